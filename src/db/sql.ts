@@ -1,0 +1,39 @@
+import postgres from 'postgres';
+
+export type Sql = postgres.Sql;
+export type TransactionSql = postgres.TransactionSql;
+
+/**
+ * int8 as a JS number: sequences, versions and epoch-ms times stay far below 2^53, and the wire
+ * carries numbers. `parse` refuses values that would lose precision rather than corrupt them.
+ */
+const int8AsNumber = {
+  to: 20,
+  from: [20],
+  serialize: (x: number | bigint | string) => String(x),
+  parse: (x: string) => {
+    const n = Number(x);
+    if (!Number.isSafeInteger(n)) throw new RangeError(`int8 ${x} exceeds 2^53`);
+    return n;
+  },
+};
+
+export interface SqlOptions {
+  max?: number;
+  applicationName?: string;
+  /** Seconds before an idle pooled connection closes. */
+  idleTimeout?: number;
+}
+
+/** The one place a `postgres()` client is built, so every pool shares the same types and settings. */
+export function createSql(url: string, options: SqlOptions = {}): Sql {
+  return postgres(url, {
+    max: options.max ?? 10,
+    idle_timeout: options.idleTimeout ?? 30,
+    connect_timeout: 10,
+    onnotice: () => {},
+    // `date` stays the 'YYYY-MM-DD' string of the wire instead of a JS Date at local midnight.
+    types: { int8: int8AsNumber, date: { to: 1082, from: [1082], serialize: (x: string) => x, parse: (x: string) => x } },
+    connection: { application_name: options.applicationName ?? 'budget-sync' },
+  } as postgres.Options<Record<string, postgres.PostgresType>>);
+}

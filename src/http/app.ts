@@ -1,0 +1,73 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import { AppError } from '../errors/app-error.js';
+import { registerAuth } from './auth.js';
+import { registerErrorHandlers } from './errors.js';
+import { budgetRoutes } from './routes/budgets.js';
+import { eventRoutes } from './routes/events.js';
+import { healthRoutes } from './routes/health.js';
+import { membershipRoutes } from './routes/membership.js';
+import { userRoutes } from './routes/users.js';
+import type { Services } from './services.js';
+import { validatorCompiler } from './validation.js';
+
+/** Extra route plugins (the socket, photos) registered after the core routes. */
+export type RoutePlugin = (app: FastifyInstance, services: Services) => Promise<void>;
+
+/**
+ * Builds the fastify app on the given services. It never listens: `src/server.ts` does, and tests
+ * drive it with `inject`.
+ */
+export async function buildApp(services: Services, plugins: RoutePlugin[] = []): Promise<FastifyInstance> {
+  const { config, metrics } = services;
+  const app = Fastify({
+    loggerInstance: services.log as FastifyBaseLogger,
+    bodyLimit: config.BODY_LIMIT_BYTES,
+    // Long-polls hold requests up to 60 s; keep-alive sockets must outlive them.
+    requestTimeout: 0,
+    keepAliveTimeout: 72_000,
+    return503OnClosing: true,
+    // One line per request at debug (onResponse below) instead of fastify's two at info.
+    logController: new LogController({ disableRequestLogging: true }),
+    forceCloseConnections: 'idle',
+    ajv: { customOptions: { allErrors: true } },
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  registerErrorHandlers(app);
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'budget-sync', version: '1', description: 'Real-time sync server for offline-first budgeting apps. See docs/protocol.md.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'Firebase ID token' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+
+  registerAuth(app, services.verifier, services.users);
+
+  await app.register(rateLimit, {
+    global: true,
+    max: config.RATE_LIMIT_MAX,
+    timeWindow: config.RATE_LIMIT_WINDOW_MS,
+    // Runs after auth, so the budget is per user; unauthenticated callers count per address.
+    hook: 'preHandler',
+    keyGenerator: (req) => (req.principal ? `u:${req.principal.uid}` : `ip:${req.ip}`),
+    errorResponseBuilder: (_req, ctx) =>
+      new AppError('RATE_LIMITED', `too many requests, retry in ${Math.ceil(ctx.ttl / 1000)} s`, undefined, { statusCode: ctx.statusCode }),
+  });
+
+  app.addHook('onResponse', async (req, reply) => {
+    const route = req.routeOptions.url ?? 'unmatched';
+    metrics.httpRequests.inc({ method: req.method, route, status: reply.statusCode });
+    metrics.httpDuration.observe({ method: req.method, route }, reply.elapsedTime / 1000);
+    req.log.debug({ method: req.method, route, status: reply.statusCode, ms: reply.elapsedTime }, 'request completed');
+  });
+
+  for (const routes of [healthRoutes, userRoutes, budgetRoutes, membershipRoutes, eventRoutes, ...plugins]) {
+    await app.register(async (scope) => routes(scope, services));
+  }
+
+  app.get('/openapi.json', { config: { auth: false, rateLimit: false }, schema: { hide: true } }, async () => app.swagger());
+  return app;
+}

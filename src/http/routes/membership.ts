@@ -1,0 +1,41 @@
+import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import { Uuid, UserId } from '../../protocol/primitives.js';
+import { principal } from '../auth.js';
+import { BudgetParams, InviteBody } from '../schemas.js';
+import type { Services } from '../services.js';
+
+const Token = Type.String({ minLength: 16, maxLength: 128, pattern: '^[A-Za-z0-9_-]+$' });
+
+/** Invites, joining, leaving, removal and ownership (PROTOCOL.md). */
+export async function membershipRoutes(fastify: FastifyInstance, { membership }: Services): Promise<void> {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+
+  app.post('/budgets/:budgetId/invites', { schema: { params: BudgetParams, body: Type.Optional(InviteBody) } }, async (req, reply) => {
+    const result = await membership.createInvite(principal(req).uid, req.params.budgetId.toLowerCase(), req.body ?? {});
+    return reply.code(201).send(result);
+  });
+
+  app.get('/budgets/:budgetId/join', { schema: { params: BudgetParams, querystring: Type.Object({ token: Token }) } }, async (req) =>
+    membership.join(principal(req).uid, req.query.token, req.params.budgetId.toLowerCase()),
+  );
+
+  app.post('/invites/:token/accept', { schema: { params: Type.Object({ token: Token }) } }, async (req) =>
+    membership.join(principal(req).uid, req.params.token),
+  );
+
+  app.delete('/budgets/:budgetId/leave', { schema: { params: BudgetParams } }, async (req) =>
+    membership.leave(principal(req).uid, req.params.budgetId.toLowerCase()),
+  );
+
+  app.delete('/budgets/:budgetId/participants/:userId', { schema: { params: Type.Object({ budgetId: Uuid, userId: UserId }) } }, async (req) =>
+    membership.remove(principal(req).uid, req.params.budgetId.toLowerCase(), req.params.userId),
+  );
+
+  app.put(
+    '/budgets/:budgetId/owner',
+    { schema: { params: BudgetParams, body: Type.Object({ userId: UserId }, { additionalProperties: false }) } },
+    async (req) => membership.transferOwnership(principal(req).uid, req.params.budgetId.toLowerCase(), req.body.userId),
+  );
+}

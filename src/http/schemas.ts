@@ -1,0 +1,48 @@
+import { Type } from '@sinclair/typebox';
+import { DateString, LIMITS, Text, Uuid, When } from '../protocol/primitives.js';
+
+/** Route schemas shared by several routes; they also make up the OpenAPI document. */
+export const BudgetParams = Type.Object({ budgetId: Uuid });
+export const PageQuery = Type.Object({
+  key: Type.Optional(Uuid),
+  count: Type.Integer({ minimum: 1, maximum: 500, default: 100 }),
+});
+export const EventsQuery = Type.Object({
+  budgetId: Uuid,
+  key: Type.Integer({ minimum: 0, default: 0 }),
+  count: Type.Integer({ minimum: 1, maximum: 500, default: 100 }),
+  wait: Type.Integer({ minimum: 0, maximum: 60, default: 20 }),
+});
+export const SummaryQuery = Type.Object({ from: Type.Optional(DateString), to: Type.Optional(DateString) });
+export const CreateBudgetBody = Type.Object(
+  {
+    eventId: Uuid,
+    id: Uuid,
+    title: Text(1, LIMITS.title),
+    details: Type.Optional(Type.Union([Text(0, LIMITS.details), Type.Null()])),
+    when: When,
+  },
+  { additionalProperties: false },
+);
+export const PushBody = Type.Object(
+  {
+    events: Type.Array(Type.Unknown(), { minItems: 1, maxItems: LIMITS.batch }),
+    mode: Type.Optional(Type.Union([Type.Literal('stopOnError'), Type.Literal('independent')])),
+  },
+  { additionalProperties: false },
+);
+export const InviteBody = Type.Object(
+  {
+    expiresInSeconds: Type.Optional(Type.Integer({ minimum: 60, maximum: 90 * 86400 })),
+    maxUses: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+  },
+  { additionalProperties: false },
+);
+export const UserBody = Type.Object(
+  {
+    firstName: Type.Optional(Type.Union([Text(0, 100), Type.Null()])),
+    lastName: Type.Optional(Type.Union([Text(0, 100), Type.Null()])),
+    email: Type.Optional(Type.Union([Type.String({ maxLength: 254, pattern: '^[^@\\s]+@[^@\\s]+$' }), Type.Null()])),
+  },
+  { additionalProperties: false },
+);

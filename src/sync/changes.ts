@@ -1,0 +1,34 @@
+/** A budget whose stream grew: its newest committed sequence. */
+export interface CommittedPointer {
+  budgetId: string;
+  sequence: number;
+}
+
+/** A user's set of budgets changed (PROTOCOL.md `membership`). */
+export interface MembershipChange {
+  userId: string;
+  budgetId: string;
+  change: 'added' | 'removed';
+}
+
+/**
+ * Told after every commit that appended to a stream: the real-time side wakes local subscribers
+ * and tells other instances. Called after COMMIT, never inside the write transaction (a NOTIFY
+ * there would take Postgres's global notify lock through the commit; PITFALLS §1).
+ */
+export interface ChangeSink {
+  committed(pointers: CommittedPointer[], membership: MembershipChange[]): void;
+}
+
+export const NO_SINK: ChangeSink = { committed: () => {} };
+
+/**
+ * Holds a long-poll until the budget's stream passes `after`, `timeoutMs` passes, the user loses
+ * access (it then rejects with the AppError to answer), or `signal` aborts. The real-time hub
+ * implements it; without one, requests answer at once.
+ */
+export interface StreamWaiter {
+  waitForStream(budgetId: string, userId: string, after: number, timeoutMs: number, signal: AbortSignal): Promise<void>;
+}
+
+export const NO_WAIT: StreamWaiter = { waitForStream: async () => {} };

@@ -1,0 +1,225 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import type { Sql, TransactionSql } from '../db/sql.js';
+import { type BudgetRow, type ParticipantRow, toBudget, toParticipant } from '../db/rows.js';
+import { AppError } from '../errors/app-error.js';
+import type { Budget, Participant, Role } from '../protocol/records.js';
+import { requireOwner, requireParticipant } from './access.js';
+import type { ChangeSink, MembershipChange } from './changes.js';
+import { StreamWriter } from './stream-writer.js';
+
+/** Server-made events have no client content to compare; their fingerprint is a constant. */
+const SERVER_FINGERPRINT = 'server';
+
+export interface MembershipOptions {
+  participantLimit: number;
+  inviteTtlSeconds: number;
+}
+
+export interface CreateBudgetInput {
+  eventId: string;
+  id: string;
+  title: string;
+  details?: string | null;
+  when: number;
+}
+
+export interface CreatedBudget {
+  /** 201 when created now, 200 when this eventId had created it before. */
+  created: boolean;
+  body: { budget: Budget; participant: Participant; sequence: number };
+}
+
+const hashToken = (token: string) => createHash('sha256').update(token).digest();
+
+async function participantRow(tx: TransactionSql | Sql, budgetId: string, userId: string): Promise<ParticipantRow | undefined> {
+  const [row] = await tx<ParticipantRow[]>`
+    SELECT p.*, u.first_name, u.last_name, u.photo FROM participants p LEFT JOIN users u ON u.id = p.user_id
+    WHERE p.budget_id = ${budgetId} AND p.user_id = ${userId}`;
+  return row;
+}
+
+/**
+ * Budget creation and membership: every change locks the budget row, appends its server-made
+ * stream events (`budget.create`, `participant.add|remove|role`) and tells the sink after commit,
+ * so other devices learn it through the same stream as any edit.
+ */
+export class Membership {
+  constructor(
+    private readonly sql: Sql,
+    private readonly sink: ChangeSink,
+    private readonly options: MembershipOptions,
+  ) {}
+
+  /** Runs `fn` in a transaction with a stream writer, then reports what it appended. */
+  private async write<T>(fn: (tx: TransactionSql, writer: StreamWriter, membership: MembershipChange[]) => Promise<T>): Promise<T> {
+    const writer = new StreamWriter(Date.now());
+    const membership: MembershipChange[] = [];
+    const result = (await this.sql.begin(async (tx) => {
+      const r = await fn(tx, writer, membership);
+      await writer.flush(tx);
+      return r;
+    })) as T;
+    const pointers = writer.pointers();
+    if (pointers.length > 0 || membership.length > 0) this.sink.committed(pointers, membership);
+    return result;
+  }
+
+  async createBudget(actorId: string, input: CreateBudgetInput): Promise<CreatedBudget> {
+    const fingerprint = createHash('sha256')
+      .update(JSON.stringify(['budget.create', input.id, input.title, input.details ?? null]))
+      .digest('base64url')
+      .slice(0, 32);
+    return this.write(async (tx, writer, membership) => {
+      const replay = async (): Promise<CreatedBudget | undefined> => {
+        const [receipt] = await tx<{ budget_id: string; event_type: string; fingerprint: string; actor_id: string }[]>`
+          SELECT budget_id, event_type, fingerprint, actor_id FROM events WHERE event_id = ${input.eventId}`;
+        if (!receipt) return undefined;
+        if (receipt.event_type !== 'budget.create' || receipt.fingerprint !== fingerprint || receipt.actor_id !== actorId) {
+          throw new AppError('EVENT_ID_REUSED', 'this eventId was used before with different content');
+        }
+        const rows = await tx<{ sequence: number; record: Budget & Participant }[]>`
+          SELECT sequence, record FROM events WHERE budget_id = ${receipt.budget_id} AND sequence <= 2 ORDER BY sequence`;
+        return {
+          created: false,
+          body: { budget: rows[0]?.record as Budget, participant: rows[1]?.record as Participant, sequence: 2 },
+        };
+      };
+      const earlier = await replay();
+      if (earlier) return earlier;
+      const now = writer.serverTime;
+      const [row] = await tx<BudgetRow[]>`
+        INSERT INTO budgets (id, title, details, owner_id, created_by, version, last_sequence, created_at, updated_at)
+        VALUES (${input.id}, ${input.title}, ${input.details ?? null}, ${actorId}, ${actorId}, 1, 0, ${now}, ${now})
+        ON CONFLICT (id) DO NOTHING RETURNING *`;
+      if (!row) {
+        // A concurrent retry of the same eventId may have just committed it.
+        const raced = await replay();
+        if (raced) return raced;
+        throw new AppError('BUDGET_EXISTS', 'a budget with this id already exists');
+      }
+      writer.track(row.id, 0);
+      const budget = toBudget(row);
+      await writer.append(tx, {
+        budgetId: row.id, eventId: input.eventId, eventType: 'budget.create', recordId: row.id, actorId,
+        when: input.when, version: 1, record: budget, fingerprint,
+      });
+      const participant = await this.addParticipant(tx, writer, row.id, actorId, 'owner', input.when);
+      membership.push({ userId: actorId, budgetId: row.id, change: 'added' });
+      return { created: true, body: { budget, participant, sequence: 2 } };
+    });
+  }
+
+  private async addParticipant(tx: TransactionSql, writer: StreamWriter, budgetId: string, userId: string, role: Role, when: number) {
+    await tx`INSERT INTO participants (budget_id, user_id, role, joined_at) VALUES (${budgetId}, ${userId}, ${role}, ${writer.serverTime})`;
+    const participant = toParticipant((await participantRow(tx, budgetId, userId)) as ParticipantRow);
+    await writer.append(tx, {
+      budgetId, eventId: randomUUID(), eventType: 'participant.add', recordId: userId, actorId: userId,
+      when, version: null, record: participant, fingerprint: SERVER_FINGERPRINT,
+    });
+    return participant;
+  }
+
+  async createInvite(actorId: string, budgetId: string, input: { expiresInSeconds?: number; maxUses?: number }) {
+    await requireParticipant(this.sql, budgetId, actorId);
+    const token = randomBytes(24).toString('base64url');
+    const now = Date.now();
+    const expiresAt = now + (input.expiresInSeconds ?? this.options.inviteTtlSeconds) * 1000;
+    await this.sql`
+      INSERT INTO invites (token_hash, budget_id, created_by, created_at, expires_at, max_uses)
+      VALUES (${hashToken(token)}, ${budgetId}, ${actorId}, ${now}, ${expiresAt}, ${input.maxUses ?? null})`;
+    return { token, expiresAt };
+  }
+
+  /** Joins by invite token. Joining again is a no-op with the same answer. */
+  async join(actorId: string, token: string, expectedBudgetId?: string): Promise<{ budget: Budget; participant: Participant }> {
+    const invalid = () => new AppError('INVITE_INVALID', 'the invite is unknown, expired or used up');
+    const [invite] = await this.sql<{ budget_id: string }[]>`SELECT budget_id FROM invites WHERE token_hash = ${hashToken(token)}`;
+    if (!invite || (expectedBudgetId !== undefined && invite.budget_id !== expectedBudgetId)) throw invalid();
+    return this.write(async (tx, writer, membership) => {
+      const [budget] = await tx<BudgetRow[]>`SELECT * FROM budgets WHERE id = ${invite.budget_id} FOR UPDATE`;
+      if (!budget || budget.deleted_at !== null) throw invalid();
+      const existing = await participantRow(tx, budget.id, actorId);
+      if (existing) return { budget: toBudget(budget), participant: toParticipant(existing) };
+      // Under the budget row lock, so concurrent joins cannot pass the limit or overuse the invite.
+      const [usable] = await tx`
+        UPDATE invites SET uses = uses + 1
+        WHERE token_hash = ${hashToken(token)} AND expires_at > ${writer.serverTime} AND (max_uses IS NULL OR uses < max_uses)
+        RETURNING 1`;
+      if (!usable) throw invalid();
+      const [counted] = await tx<{ count: number }[]>`SELECT count(*)::int AS count FROM participants WHERE budget_id = ${budget.id}`;
+      if ((counted?.count ?? 0) >= this.options.participantLimit) throw new AppError('PARTICIPANT_LIMIT_REACHED', 'the budget is full');
+      writer.track(budget.id, budget.last_sequence);
+      const participant = await this.addParticipant(tx, writer, budget.id, actorId, 'member', writer.serverTime);
+      membership.push({ userId: actorId, budgetId: budget.id, change: 'added' });
+      return { budget: toBudget(budget), participant };
+    });
+  }
+
+  /** The caller leaves. The owner must hand over first, unless it is the last member (the budget is then deleted). */
+  async leave(actorId: string, budgetId: string): Promise<{ budgetId: string; userId: string }> {
+    return this.write(async (tx, writer, membership) => {
+      const access = await requireParticipant(tx, budgetId, actorId, true);
+      writer.track(budgetId, access.budget.last_sequence);
+      if (access.role === 'owner') {
+        const [other] = await tx`SELECT 1 FROM participants WHERE budget_id = ${budgetId} AND user_id <> ${actorId} LIMIT 1`;
+        if (other) throw new AppError('OWNER_MUST_TRANSFER', 'hand over ownership before leaving');
+        await this.removeParticipant(tx, writer, budgetId, actorId, actorId);
+        const [row] = await tx<BudgetRow[]>`
+          UPDATE budgets SET deleted_at = ${writer.serverTime}, version = version + 1, updated_at = ${writer.serverTime}
+          WHERE id = ${budgetId} RETURNING *`;
+        await writer.append(tx, {
+          budgetId, eventId: randomUUID(), eventType: 'budget.delete', recordId: budgetId, actorId,
+          when: writer.serverTime, version: (row as BudgetRow).version, record: null, fingerprint: SERVER_FINGERPRINT,
+        });
+      } else {
+        await this.removeParticipant(tx, writer, budgetId, actorId, actorId);
+      }
+      membership.push({ userId: actorId, budgetId, change: 'removed' });
+      return { budgetId, userId: actorId };
+    });
+  }
+
+  /** The owner removes a member. */
+  async remove(actorId: string, budgetId: string, userId: string): Promise<{ budgetId: string; userId: string }> {
+    if (userId === actorId) return this.leave(actorId, budgetId);
+    return this.write(async (tx, writer, membership) => {
+      const access = await requireParticipant(tx, budgetId, actorId, true);
+      requireOwner(access);
+      writer.track(budgetId, access.budget.last_sequence);
+      if (!(await participantRow(tx, budgetId, userId))) throw new AppError('PARTICIPANT_NOT_FOUND', 'not a participant of this budget');
+      await this.removeParticipant(tx, writer, budgetId, userId, actorId);
+      membership.push({ userId, budgetId, change: 'removed' });
+      return { budgetId, userId };
+    });
+  }
+
+  private async removeParticipant(tx: TransactionSql, writer: StreamWriter, budgetId: string, userId: string, actorId: string) {
+    await tx`DELETE FROM participants WHERE budget_id = ${budgetId} AND user_id = ${userId}`;
+    await writer.append(tx, {
+      budgetId, eventId: randomUUID(), eventType: 'participant.remove', recordId: userId, actorId,
+      when: writer.serverTime, version: null, record: null, fingerprint: SERVER_FINGERPRINT,
+    });
+  }
+
+  /** Hands ownership to another participant; the stream gets `participant.role` for both. */
+  async transferOwnership(actorId: string, budgetId: string, userId: string): Promise<{ budget: Budget }> {
+    return this.write(async (tx, writer) => {
+      const access = await requireParticipant(tx, budgetId, actorId, true);
+      requireOwner(access);
+      if (userId === actorId) return { budget: toBudget(access.budget) };
+      if (!(await participantRow(tx, budgetId, userId))) throw new AppError('PARTICIPANT_NOT_FOUND', 'not a participant of this budget');
+      writer.track(budgetId, access.budget.last_sequence);
+      const [row] = await tx<BudgetRow[]>`
+        UPDATE budgets SET owner_id = ${userId}, updated_at = ${writer.serverTime} WHERE id = ${budgetId} RETURNING *`;
+      for (const [uid, role] of [[actorId, 'member'], [userId, 'owner']] as const) {
+        await tx`UPDATE participants SET role = ${role} WHERE budget_id = ${budgetId} AND user_id = ${uid}`;
+        const participant = toParticipant((await participantRow(tx, budgetId, uid)) as ParticipantRow);
+        await writer.append(tx, {
+          budgetId, eventId: randomUUID(), eventType: 'participant.role', recordId: uid, actorId,
+          when: writer.serverTime, version: null, record: participant, fingerprint: SERVER_FINGERPRINT,
+        });
+      }
+      return { budget: toBudget(row as BudgetRow) };
+    });
+  }
+}

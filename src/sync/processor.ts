@@ -1,0 +1,194 @@
+import type { Sql, TransactionSql } from '../db/sql.js';
+import type { BudgetRow } from '../db/rows.js';
+import { AppError } from '../errors/app-error.js';
+import { type ClientEvent, type ParsedEvent, type PushMode, type PushResult, parseClientEvent } from '../protocol/events.js';
+import { type ApplyContext, Refusal, applyEvent } from './apply-event.js';
+import { participantIds } from './access.js';
+import type { ChangeSink, MembershipChange } from './changes.js';
+import { type EventRow, StreamWriter } from './stream-writer.js';
+
+const UNIQUE_VIOLATION = '23505';
+
+/**
+ * The one write path for client events: `POST /events` and the socket's `push` both call `push`.
+ * It knows nothing of HTTP or sockets: validated raw events and an actor in, results out.
+ *
+ * One transaction per batch: the budgets involved are locked in id order (so concurrent batches
+ * cannot deadlock), the receipts of the batch's eventIds and the actor's memberships are read once
+ * under those locks, then each event runs in its own savepoint and a refused one rolls back alone.
+ * One commit per batch; the change sink is told after it.
+ */
+export class Processor {
+  constructor(
+    private readonly sql: Sql,
+    private readonly sink: ChangeSink,
+  ) {}
+
+  async push(rawEvents: unknown[], actorId: string, mode: PushMode = 'stopOnError'): Promise<PushResult[]> {
+    const parsed = rawEvents.map(parseClientEvent);
+    // In stopOnError mode nothing after the first invalid event is tried.
+    const firstInvalid = mode === 'stopOnError' ? parsed.findIndex((p) => !p.ok) : -1;
+    const tried = firstInvalid === -1 ? parsed : parsed.slice(0, firstInvalid);
+    const valid = tried.filter((p): p is Extract<ParsedEvent, { ok: true }> => p.ok).map((p) => p.event);
+
+    const results: (PushResult | undefined)[] = new Array(parsed.length);
+    parsed.forEach((p, i) => {
+      if (!p.ok && (firstInvalid === -1 || i <= firstInvalid)) {
+        results[i] = { ...p.ref, status: 'rejected', error: errorBody(p.error) };
+      }
+    });
+
+    if (valid.length > 0) {
+      const applied = await this.applyBatch(valid, actorId, mode);
+      let v = 0;
+      tried.forEach((p, i) => {
+        if (p.ok) results[i] = applied[v++];
+      });
+    }
+    return parsed.map((p, i) => results[i] ?? { ...(p.ok ? ref(p.event) : p.ref), status: 'skipped' });
+  }
+
+  private async applyBatch(events: ClientEvent[], actorId: string, mode: PushMode): Promise<(PushResult | undefined)[]> {
+    const writer = new StreamWriter(Date.now());
+    const membership: MembershipChange[] = [];
+    const results = await this.sql.begin(async (tx) => {
+      const budgetIds = [...new Set(events.map((e) => e.budgetId))].sort();
+      const budgets = new Map(
+        (await tx<BudgetRow[]>`SELECT * FROM budgets WHERE id = ANY(${tx.array(budgetIds)}::uuid[]) ORDER BY id FOR UPDATE`).map((b) => [b.id, b]),
+      );
+      for (const b of budgets.values()) writer.track(b.id, b.last_sequence);
+      const member = new Set(
+        (await tx<{ budget_id: string }[]>`
+          SELECT budget_id FROM participants WHERE user_id = ${actorId} AND budget_id = ANY(${tx.array(budgetIds)}::uuid[])`).map((r) => r.budget_id),
+      );
+      const receipts = await readReceipts(tx, events.map((e) => e.eventId));
+
+      const out: (PushResult | undefined)[] = [];
+      const deleted: string[] = [];
+      let stopped = false;
+      for (const e of events) {
+        if (stopped) {
+          out.push(undefined);
+          continue;
+        }
+        const result = await this.applyOne(tx, e, actorId, budgets, member, receipts, writer);
+        if (result.status === 'accepted') {
+          receipts.set(e.eventId, { ...result, fingerprint: e.fingerprint });
+          if (e.eventType === 'budget.delete') deleted.push(e.budgetId);
+        }
+        out.push(result);
+        if (mode === 'stopOnError' && (result.status === 'conflict' || result.status === 'rejected')) stopped = true;
+      }
+      // A deleted budget leaves every participant's set of budgets.
+      for (const id of deleted) {
+        for (const userId of await participantIds(tx, id)) membership.push({ userId, budgetId: id, change: 'removed' });
+      }
+      await writer.flush(tx);
+      return out;
+    });
+    const pointers = writer.pointers();
+    if (pointers.length > 0) this.sink.committed(pointers, membership);
+    return results;
+  }
+
+  private async applyOne(
+    tx: TransactionSql,
+    e: ClientEvent,
+    actorId: string,
+    budgets: Map<string, BudgetRow>,
+    member: Set<string>,
+    receipts: Map<string, Receipt>,
+    writer: StreamWriter,
+  ): Promise<PushResult> {
+    const receipt = receipts.get(e.eventId);
+    if (receipt) return answerReceipt(tx, e, actorId, receipt, member);
+    const budget = budgets.get(e.budgetId);
+    if (!budget || budget.deleted_at !== null) return refused(e, new Refusal('rejected', 'BUDGET_NOT_FOUND', 'no such budget'));
+    if (!member.has(e.budgetId)) return refused(e, new Refusal('rejected', 'NOT_PARTICIPANT', 'not a participant of this budget'));
+    const ctx: ApplyContext = { tx, actorId, budget, writer, now: writer.serverTime };
+    const before = { ...budget };
+    try {
+      const stream = await tx.savepoint((sp) => applyEvent({ ...ctx, tx: sp }, e));
+      return { ...ref(e), status: 'accepted', sequence: stream.sequence, version: stream.version, record: stream.record };
+    } catch (err) {
+      Object.assign(budget, before);
+      if (err instanceof Refusal) return refused(e, err);
+      // Another batch committed this eventId (in another budget's lock) between our read and insert.
+      if (isEventIdConflict(err)) {
+        const [raced] = [...(await readReceipts(tx, [e.eventId])).values()];
+        if (raced) return answerReceipt(tx, e, actorId, raced, member);
+      }
+      throw err;
+    }
+  }
+}
+
+/** The stored outcome of an accepted eventId. */
+interface Receipt {
+  eventId: string;
+  eventType: string | null;
+  budgetId: string | null;
+  recordId: string | null;
+  sequence?: number;
+  version?: number | null;
+  record?: PushResult['record'];
+  fingerprint: string;
+}
+
+async function readReceipts(tx: TransactionSql, eventIds: string[]): Promise<Map<string, Receipt>> {
+  const rows = await tx<EventRow[]>`SELECT * FROM events WHERE event_id = ANY(${tx.array(eventIds)}::uuid[])`;
+  return new Map(
+    rows.map((r) => [
+      r.event_id,
+      {
+        eventId: r.event_id,
+        eventType: r.event_type,
+        budgetId: r.budget_id,
+        recordId: r.record_id,
+        sequence: r.sequence,
+        version: r.version,
+        record: r.record,
+        fingerprint: r.fingerprint,
+      },
+    ]),
+  );
+}
+
+/** A retried eventId: the original outcome, only to a current participant of its budget. */
+async function answerReceipt(tx: TransactionSql, e: ClientEvent, actorId: string, r: Receipt, member: Set<string>): Promise<PushResult> {
+  let isMember = member.has(r.budgetId as string);
+  if (!isMember && r.budgetId !== e.budgetId) {
+    const [row] = await tx`SELECT 1 FROM participants WHERE budget_id = ${r.budgetId} AND user_id = ${actorId}`;
+    isMember = row !== undefined;
+  }
+  if (!isMember) return refused(e, new Refusal('rejected', 'NOT_PARTICIPANT', 'not a participant of this budget'));
+  if (r.fingerprint !== e.fingerprint) {
+    return refused(e, new Refusal('rejected', 'EVENT_ID_REUSED', 'this eventId was accepted before with different content'));
+  }
+  return {
+    eventId: r.eventId,
+    eventType: r.eventType,
+    budgetId: r.budgetId,
+    recordId: r.recordId,
+    status: 'duplicate',
+    sequence: r.sequence as number,
+    version: r.version ?? null,
+    record: r.record ?? null,
+  };
+}
+
+const ref = (e: ClientEvent) => ({ eventId: e.eventId, eventType: e.eventType, budgetId: e.budgetId, recordId: e.recordId });
+
+function refused(e: ClientEvent, r: Refusal): PushResult {
+  const result: PushResult = { ...ref(e), status: r.status, error: { code: r.code, message: r.message } };
+  if (r.status === 'conflict') result.record = r.record;
+  return result;
+}
+
+const errorBody = (e: AppError): NonNullable<PushResult['error']> =>
+  e.details ? { code: e.code, message: e.message, details: e.details } : { code: e.code, message: e.message };
+
+function isEventIdConflict(err: unknown): boolean {
+  const e = err as { code?: string; constraint_name?: string };
+  return e.code === UNIQUE_VIOLATION && e.constraint_name === 'events_event_id_idx';
+}
