@@ -2,7 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 
 /**
  * Every setting the server reads, with its type, default and meaning. This schema is the single
- * source of truth: `src/config/load.ts` is the only reader of `process.env`, and the README's table
+ * source of truth: `src/config/load.ts` is the only reader of the environment, and the README's table
  * is generated from it (`npm run docs:config`; a test keeps them in step).
  */
 export const ConfigSchema = Type.Object({
