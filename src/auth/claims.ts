@@ -14,7 +14,8 @@ export function principalFromClaims(claims: Record<string, unknown>, nowMs = Dat
   if (typeof sub !== 'string' || sub.length === 0 || sub.length > 128) throw unauthenticated('token has no valid subject');
   if (typeof exp !== 'number' || !Number.isFinite(exp)) throw unauthenticated('token has no expiry');
   if (exp <= now) throw new AppError('TOKEN_EXPIRED', 'token has expired');
-  if (typeof iat !== 'number' || iat > now + CLOCK_SKEW_SECONDS) throw unauthenticated('token issued in the future');
+  if (typeof iat !== 'number') throw unauthenticated('token has no issue time');
+  if (iat > now + CLOCK_SKEW_SECONDS) throw unauthenticated('token issued in the future');
   if (authTime !== undefined && (typeof authTime !== 'number' || authTime > now + CLOCK_SKEW_SECONDS)) {
     throw unauthenticated('token authenticated in the future');
   }
