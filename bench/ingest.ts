@@ -1,0 +1,186 @@
+/**
+ * `npm run bench:ingest [-- --markdown] [--seconds 3] [--history 1000000]`
+ *
+ * Pushes expense.add events over HTTP (POST /events) with batch sizes 1 and 25 from 1–32 concurrent
+ * clients (each its own budget, as devices of different households are), and prints events/s beside
+ * the floor: the same SQL the processor runs for the same batch — the same transaction, locks,
+ * savepoints and statements — sent straight to the same Postgres by a minimal client with the same
+ * pool size, in the same run. So each figure is a ratio: what HTTP, auth, validation and JSON cost.
+ * Then it loads `--history` events (default 1,000,000) into the log and measures again: per-event cost
+ * must not grow with history.
+ */
+import { randomUUID } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { mintDevToken } from '../src/auth/dev-verifier.js';
+import { createSql, type Sql } from '../src/db/sql.js';
+import { BENCH_SECRET, JsonClient, benchDatabase, machine, startInstance, table } from './lib/env.js';
+
+const { values } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '3' },
+    history: { type: 'string', default: '1000000' },
+    markdown: { type: 'boolean', default: false },
+    clients: { type: 'string', default: '1,4,16,32' },
+  },
+});
+const SECONDS = Number(values.seconds);
+const HISTORY = Number(values.history);
+const CLIENTS = values.clients.split(',').map(Number);
+const MAX_CLIENTS = Math.max(...CLIENTS);
+const POOL = 10;
+
+interface Target {
+  budgetId: string;
+  categoryId: string;
+  uid: string;
+}
+
+const expenseAdd = (t: Target) => ({
+  eventId: randomUUID(),
+  eventType: 'expense.add',
+  budgetId: t.budgetId,
+  recordId: randomUUID(),
+  categoryId: t.categoryId,
+  date: '2025-05-06',
+  amount: '12.34',
+  note: 'bench',
+  when: Date.now(),
+});
+
+/** Runs `clients` loops of `step` for SECONDS after a short warm-up; returns events per second. */
+async function measure(clients: number, step: (i: number) => Promise<number>): Promise<number> {
+  let stop = Date.now() + 500;
+  const warm = Array.from({ length: clients }, async (_, i) => {
+    while (Date.now() < stop) await step(i);
+  });
+  await Promise.all(warm);
+  let events = 0;
+  const started = Date.now();
+  stop = started + SECONDS * 1000;
+  await Promise.all(
+    Array.from({ length: clients }, async (_, i) => {
+      while (Date.now() < stop) events += await step(i);
+    }),
+  );
+  return (events / (Date.now() - started)) * 1000;
+}
+
+/** The processor's statements for a batch of expense.add events, without HTTP, auth or validation. */
+async function floorBatch(sql: Sql, t: Target, batch: number): Promise<number> {
+  const events = Array.from({ length: batch }, () => expenseAdd(t));
+  const now = Date.now();
+  await sql.begin(async (tx) => {
+    const [budget] = await tx<{ id: string; last_sequence: number }[]>`
+      SELECT * FROM budgets WHERE id = ANY(${tx.array([t.budgetId])}::uuid[]) ORDER BY id FOR UPDATE`;
+    await tx`SELECT budget_id FROM participants WHERE user_id = ${t.uid} AND budget_id = ANY(${tx.array([t.budgetId])}::uuid[])`;
+    await tx`SELECT * FROM events WHERE event_id = ANY(${tx.array(events.map((e) => e.eventId))}::uuid[])`;
+    let seq = budget?.last_sequence ?? 0;
+    for (const e of events) {
+      await tx.savepoint(async (sp) => {
+        const [row] = await sp`
+          INSERT INTO expenses (id, budget_id, category_id, date, amount, note, created_by, version, created_at, updated_at)
+          SELECT ${e.recordId}, ${e.budgetId}, c.id, ${e.date}, ${e.amount}, ${e.note}, ${t.uid}, 1, ${now}, ${now}
+          FROM categories c WHERE c.id = ${e.categoryId} AND c.budget_id = ${e.budgetId} AND NOT c.deleted
+          ON CONFLICT (id) DO NOTHING RETURNING *`;
+        const record = { ...row };
+        await sp`
+          INSERT INTO events (budget_id, sequence, event_id, event_type, record_id, actor_id, client_when, server_time, version, record, extra, fingerprint)
+          VALUES (${e.budgetId}, ${seq + 1}, ${e.eventId}, ${e.eventType}, ${e.recordId}, ${t.uid}, ${e.when}, ${now},
+                  1, ${sp.json(record as never)}, ${null}, ${'fingerprint-of-the-event-000000'})`;
+      });
+      seq += 1;
+    }
+    await tx`
+      UPDATE budgets b SET last_sequence = v.seq
+      FROM unnest(${tx.array([t.budgetId])}::uuid[], ${tx.array([seq])}::bigint[]) AS v(id, seq)
+      WHERE b.id = v.id`;
+  });
+  return batch;
+}
+
+/** Budgets and categories created straight in SQL, each owned by its own user. */
+async function seedTargets(sql: Sql, n: number, prefix: string): Promise<Target[]> {
+  const now = Date.now();
+  const targets = Array.from({ length: n }, (_, i) => ({ budgetId: randomUUID(), categoryId: randomUUID(), uid: `${prefix}${i}` }));
+  for (const t of targets) {
+    await sql`INSERT INTO users (id, created_at, updated_at) VALUES (${t.uid}, ${now}, ${now}) ON CONFLICT DO NOTHING`;
+    await sql`INSERT INTO budgets (id, title, owner_id, created_by, created_at, updated_at) VALUES (${t.budgetId}, 'bench', ${t.uid}, ${t.uid}, ${now}, ${now})`;
+    await sql`INSERT INTO participants (budget_id, user_id, role, joined_at) VALUES (${t.budgetId}, ${t.uid}, 'owner', ${now})`;
+    await sql`INSERT INTO categories (id, budget_id, name, allocate, created_by, created_at, updated_at)
+              VALUES (${t.categoryId}, ${t.budgetId}, 'c', '100.00', ${t.uid}, ${now}, ${now})`;
+  }
+  return targets;
+}
+
+/** Appends `total` synthetic events spread over the budgets, continuing their sequences. */
+async function loadHistory(sql: Sql, budgets: string[], total: number): Promise<void> {
+  const per = Math.ceil(total / budgets.length);
+  for (const id of budgets) {
+    await sql.begin(async (tx) => {
+      const [head] = await tx<{ s: number }[]>`SELECT last_sequence AS s FROM budgets WHERE id = ${id} FOR UPDATE`;
+      const from = head?.s ?? 0;
+      await tx`
+        INSERT INTO events (budget_id, sequence, event_id, event_type, record_id, actor_id, client_when, server_time, version, record, fingerprint)
+        SELECT ${id}, ${from}::bigint + g, gen_random_uuid(), 'expense.edit', gen_random_uuid()::text, 'history', 0, 0, g,
+               '{"note":"history row of realistic size, about two hundred bytes of record json"}'::jsonb, 'h'
+        FROM generate_series(1, ${per}::int) g`;
+      await tx`UPDATE budgets SET last_sequence = ${from + per} WHERE id = ${id}`;
+    });
+  }
+  await sql`VACUUM ANALYZE events`;
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const db = await benchDatabase();
+  const admin = createSql(db.url, { max: 2 });
+  const floorSql = createSql(db.url, { max: POOL });
+  const server = await startInstance(db.url, { DATABASE_POOL_MAX: String(POOL) });
+  const rows: (string | number)[][] = [];
+  try {
+    const serverTargets = await seedTargets(admin, MAX_CLIENTS, 'server-');
+    const floorTargets = await seedTargets(admin, MAX_CLIENTS, 'floor-');
+    const clients = serverTargets.map((t) => new JsonClient(server.port, mintDevToken(BENCH_SECRET, t.uid, { ttlSeconds: 86400 })));
+
+    const run = async (phase: string, batches: number[], clientCounts: number[]) => {
+      const [counted] = await admin<{ n: number }[]>`SELECT count(*)::int AS n FROM events`;
+      const n = counted?.n ?? 0;
+      for (const batch of batches) {
+        for (const c of clientCounts) {
+          const http = await measure(c, async (i) => {
+            const t = serverTargets[i] as Target;
+            const res = await (clients[i] as JsonClient).request<{ events: { status: string }[] }>('POST', '/events', {
+              events: Array.from({ length: batch }, () => expenseAdd(t)),
+            });
+            if (res.status !== 200 || res.json.events.some((e) => e.status !== 'accepted')) throw new Error(`push failed: ${res.status}`);
+            return batch;
+          });
+          const floor = await measure(c, (i) => floorBatch(floorSql, floorTargets[i] as Target, batch));
+          rows.push([phase, n.toLocaleString('en'), batch, c, Math.round(http), Math.round(floor), `${Math.round((http / floor) * 100)}%`]);
+          process.stderr.write(`${rows.at(-1)?.join('  ')}\n`);
+        }
+      }
+    };
+
+    await run('empty', [1, 25], CLIENTS);
+    if (HISTORY > 0) {
+      const t0 = Date.now();
+      await loadHistory(admin, [...serverTargets, ...floorTargets].map((t) => t.budgetId), HISTORY);
+      process.stderr.write(`loaded ${HISTORY} history events in ${Date.now() - t0} ms\n`);
+      await run('history', [1, 25], CLIENTS.filter((c) => c >= 4));
+    }
+    for (const c of clients) c.close();
+  } finally {
+    await server.stop();
+    await floorSql.end();
+    await admin.end();
+    await db.close();
+  }
+  const headers = ['phase', 'events in log', 'batch', 'clients', 'HTTP events/s', 'floor events/s', 'HTTP / floor'];
+  process.stdout.write(`\nIngest: POST /events vs the same SQL sent straight to Postgres (pool ${POOL}, ${SECONDS} s per cell)\n`);
+  process.stdout.write(`machine: ${machine()}\ncommand: npm run bench:ingest -- --seconds ${SECONDS} --history ${HISTORY}\n\n`);
+  process.stdout.write(`${table(headers, rows, values.markdown)}\n`);
+  process.stdout.write(`\ntotal ${Math.round((Date.now() - started) / 1000)} s\n`);
+}
+
+await main();
