@@ -1,5 +1,4 @@
 import type { Config } from './config/schema.js';
-import { startEmbeddedPostgres } from './db/embedded.js';
 import { migrate } from './db/migrate.js';
 import type { Logger } from './log.js';
 
@@ -18,6 +17,9 @@ export async function openDatabase(config: Config, log: Logger): Promise<Databas
   let stop = async () => {};
   if (!url) {
     const started = Date.now();
+    // Imported only here: the package loads its 60 MB of binaries on import, which a deployment
+    // with DATABASE_URL never needs.
+    const { startEmbeddedPostgres } = await import('./db/embedded.js');
     const cluster = await startEmbeddedPostgres({
       dir: config.EMBEDDED_PG_DIR,
       port: config.EMBEDDED_PG_PORT,
