@@ -3,7 +3,7 @@ import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import { AppError } from '../errors/app-error.js';
 import { registerAuth } from './auth.js';
-import { registerErrorHandlers } from './errors.js';
+import { frameworkErrors, registerErrorHandlers } from './errors.js';
 import { budgetRoutes } from './routes/budgets.js';
 import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
@@ -32,6 +32,17 @@ export async function buildApp(services: Services, plugins: RoutePlugin[] = []):
     logController: new LogController({ disableRequestLogging: true }),
     forceCloseConnections: 'idle',
     ajv: { customOptions: { allErrors: true } },
+    // Uids may be 128 characters (fastify's default limit is 100); bad URLs get our envelope.
+    routerOptions: { maxParamLength: 200 },
+    frameworkErrors,
+  });
+  // An empty body with a JSON content type (common from HTTP clients on DELETE/POST without a body)
+  // means "no body", not malformed JSON.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    if (body.length === 0) return done(null, undefined);
+    parseJson(req, body as string, done);
   });
   app.setValidatorCompiler(validatorCompiler);
   registerErrorHandlers(app);

@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { toAppError } from '../db/pg-errors.js';
 import { AppError } from '../errors/app-error.js';
 import type { ErrorCode } from '../errors/codes.js';
@@ -33,7 +33,20 @@ export function toHttpError(err: FastifyError | Error): AppError {
   return toAppError(err);
 }
 
+/**
+ * fastify's `frameworkErrors` option (a constructor option, so `buildApp` must pass it): a URL that
+ * cannot be decoded or a path parameter longer than `maxParamLength` is answered by fastify itself,
+ * outside the error handler and without our envelope. This puts them in it, as 400s.
+ */
+export function frameworkErrors(err: FastifyError, _req: FastifyRequest, reply: FastifyReply): void {
+  const e = new AppError('BAD_REQUEST', err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'a path parameter is too long' : 'the URL is malformed');
+  void reply.code(e.statusCode).send({ error: e.toJSON() });
+}
+
 export function registerErrorHandlers(app: FastifyInstance): void {
+  // JSON everywhere (PROTOCOL.md): fastify's built-in text/plain parser would hand a string to the
+  // schema (a confusing 400); without it any non-JSON body is a 415 UNSUPPORTED_MEDIA_TYPE.
+  app.removeContentTypeParser('text/plain');
   app.setErrorHandler((err, req, reply) => {
     const e = toHttpError(err as FastifyError);
     if (e.statusCode >= 500) req.log.error({ err: e.cause ?? err, code: e.code }, 'request failed');

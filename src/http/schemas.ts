@@ -9,7 +9,8 @@ export const PageQuery = Type.Object({
 });
 export const EventsQuery = Type.Object({
   budgetId: Uuid,
-  key: Type.Integer({ minimum: 0, default: 0 }),
+  // Bounded so `?key=1e23` is a 400, not an imprecise number echoed back as `1e+23`.
+  key: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, default: 0 }),
   count: Type.Integer({ minimum: 1, maximum: 500, default: 100 }),
   wait: Type.Integer({ minimum: 0, maximum: 60, default: 20 }),
 });
@@ -42,7 +43,8 @@ export const UserBody = Type.Object(
   {
     firstName: Type.Optional(Type.Union([Text(0, 100), Type.Null()])),
     lastName: Type.Optional(Type.Union([Text(0, 100), Type.Null()])),
-    email: Type.Optional(Type.Union([Type.String({ maxLength: 254, pattern: '^[^@\\s]+@[^@\\s]+$' }), Type.Null()])),
+    // No NUL (Postgres text cannot hold it: a 500 otherwise).
+    email: Type.Optional(Type.Union([Type.String({ maxLength: 254, pattern: '^[^@\\s\\u0000]+@[^@\\s\\u0000]+$' }), Type.Null()])),
   },
   { additionalProperties: false },
 );

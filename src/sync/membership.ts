@@ -31,6 +31,11 @@ export interface CreatedBudget {
 
 const hashToken = (token: string) => createHash('sha256').update(token).digest();
 
+function isEventIdConflict(err: unknown): boolean {
+  const e = err as { code?: string; constraint_name?: string };
+  return e.code === '23505' && e.constraint_name === 'events_event_id_idx';
+}
+
 async function participantRow(tx: TransactionSql | Sql, budgetId: string, userId: string): Promise<ParticipantRow | undefined> {
   const [row] = await tx<ParticipantRow[]>`
     SELECT p.*, u.first_name, u.last_name, u.photo FROM participants p LEFT JOIN users u ON u.id = p.user_id
@@ -65,6 +70,17 @@ export class Membership {
   }
 
   async createBudget(actorId: string, input: CreateBudgetInput): Promise<CreatedBudget> {
+    try {
+      return await this.createBudgetOnce(actorId, input);
+    } catch (err) {
+      // A concurrent request committed this eventId (for another budget id) between our receipt
+      // check and our insert: run again, and the receipt check answers it (replay or EVENT_ID_REUSED).
+      if (isEventIdConflict(err)) return this.createBudgetOnce(actorId, input);
+      throw err;
+    }
+  }
+
+  private async createBudgetOnce(actorId: string, input: CreateBudgetInput): Promise<CreatedBudget> {
     const fingerprint = createHash('sha256')
       .update(JSON.stringify(['budget.create', input.id, input.title, input.details ?? null]))
       .digest('base64url')
@@ -201,7 +217,11 @@ export class Membership {
     });
   }
 
-  /** Hands ownership to another participant; the stream gets `participant.role` for both. */
+  /**
+   * Hands ownership to another participant; the stream gets `participant.role` for both. The budget
+   * row's version and updated_at stay as they are: no budget event is written, so a client derives
+   * `ownerId` from the `participant.role` events, and snapshot + stream stays equal to the current state.
+   */
   async transferOwnership(actorId: string, budgetId: string, userId: string): Promise<{ budget: Budget }> {
     return this.write(async (tx, writer) => {
       const access = await requireParticipant(tx, budgetId, actorId, true);
@@ -210,7 +230,7 @@ export class Membership {
       if (!(await participantRow(tx, budgetId, userId))) throw new AppError('PARTICIPANT_NOT_FOUND', 'not a participant of this budget');
       writer.track(budgetId, access.budget.last_sequence);
       const [row] = await tx<BudgetRow[]>`
-        UPDATE budgets SET owner_id = ${userId}, updated_at = ${writer.serverTime} WHERE id = ${budgetId} RETURNING *`;
+        UPDATE budgets SET owner_id = ${userId} WHERE id = ${budgetId} RETURNING *`;
       for (const [uid, role] of [[actorId, 'member'], [userId, 'owner']] as const) {
         await tx`UPDATE participants SET role = ${role} WHERE budget_id = ${budgetId} AND user_id = ${uid}`;
         const participant = toParticipant((await participantRow(tx, budgetId, uid)) as ParticipantRow);

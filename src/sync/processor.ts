@@ -41,9 +41,16 @@ export class Processor {
     if (valid.length > 0) {
       const applied = await this.applyBatch(valid, actorId, mode);
       let v = 0;
+      let stopped = false;
       tried.forEach((p, i) => {
-        if (p.ok) results[i] = applied[v++];
+        if (!p.ok) return;
+        const r = applied[v++];
+        results[i] = r;
+        if (r?.status === 'conflict' || r?.status === 'rejected') stopped = true;
       });
+      // stopOnError: a conflict or rejection before the first invalid event stopped the batch, so the
+      // invalid event was never reached — it is `skipped` like everything else after the stop.
+      if (stopped && mode === 'stopOnError' && firstInvalid !== -1) results[firstInvalid] = undefined;
     }
     return parsed.map((p, i) => results[i] ?? { ...(p.ok ? ref(p.event) : p.ref), status: 'skipped' });
   }

@@ -108,13 +108,17 @@ export class Reads {
     return { expense: toExpense(row) };
   }
 
-  /** Exact decimal sums per live category and in total; `from`/`to` bound the expense date, inclusive. */
+  /**
+   * Exact decimal sums per live category and in total; `from`/`to` bound the expense date, inclusive.
+   * Sums are unbounded `numeric` rounded to 2 places (a fixed precision such as numeric(14,2)
+   * overflows — a 500 — once a category holds ~100 maximal amounts).
+   */
   async summary(userId: string, budgetId: string, from: string | null, to: string | null) {
     await requireParticipant(this.sql, budgetId, userId);
     const rows = await this.sql<{ id: string; name: string; allocate: string; spent: string; remaining: string; count: number }[]>`
       SELECT c.id, c.name, c.allocate,
-             coalesce(s.spent, 0)::numeric(14,2)::text AS spent,
-             (c.allocate - coalesce(s.spent, 0))::numeric(14,2)::text AS remaining,
+             round(coalesce(s.spent, 0), 2)::text AS spent,
+             round(c.allocate - coalesce(s.spent, 0), 2)::text AS remaining,
              coalesce(s.count, 0)::int AS count
       FROM categories c
       LEFT JOIN LATERAL (
@@ -125,9 +129,9 @@ export class Reads {
       WHERE c.budget_id = ${budgetId} AND NOT c.deleted
       ORDER BY c.name, c.id`;
     const [totals] = await this.sql<{ allocate: string; spent: string; remaining: string }[]>`
-      SELECT coalesce(sum(allocate), 0)::numeric(16,2)::text AS allocate,
-             coalesce(sum(spent), 0)::numeric(16,2)::text AS spent,
-             (coalesce(sum(allocate), 0) - coalesce(sum(spent), 0))::numeric(16,2)::text AS remaining
+      SELECT round(coalesce(sum(allocate), 0), 2)::text AS allocate,
+             round(coalesce(sum(spent), 0), 2)::text AS spent,
+             round(coalesce(sum(allocate), 0) - coalesce(sum(spent), 0), 2)::text AS remaining
       FROM unnest(${this.sql.array(rows.map((r) => r.allocate))}::numeric[], ${this.sql.array(rows.map((r) => r.spent))}::numeric[]) AS t(allocate, spent)`;
     return {
       budgetId,

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { AppError } from '../../errors/app-error.js';
-import { Uuid, isCalendarDate } from '../../protocol/primitives.js';
+import { Uuid, UserId, isCalendarDate } from '../../protocol/primitives.js';
 import { principal } from '../auth.js';
 import { BudgetParams, CreateBudgetBody, PageQuery, SummaryQuery } from '../schemas.js';
 import type { Services } from '../services.js';
@@ -40,7 +40,7 @@ export async function budgetRoutes(fastify: FastifyInstance, { membership, reads
 
   app.get(
     '/budgets/:budgetId/participants/:userId',
-    { schema: { params: Type.Object({ budgetId: Uuid, userId: Type.String({ minLength: 1, maxLength: 128 }) }) } },
+    { schema: { params: Type.Object({ budgetId: Uuid, userId: UserId }) } },
     async (req) => reads.participant(principal(req).uid, lower(req.params.budgetId), req.params.userId),
   );
 

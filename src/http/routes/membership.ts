@@ -12,10 +12,20 @@ const Token = Type.String({ minLength: 16, maxLength: 128, pattern: '^[A-Za-z0-9
 export async function membershipRoutes(fastify: FastifyInstance, { membership }: Services): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
 
-  app.post('/budgets/:budgetId/invites', { schema: { params: BudgetParams, body: Type.Optional(InviteBody) } }, async (req, reply) => {
-    const result = await membership.createInvite(principal(req).uid, req.params.budgetId.toLowerCase(), req.body ?? {});
-    return reply.code(201).send(result);
-  });
+  app.post(
+    '/budgets/:budgetId/invites',
+    {
+      schema: { params: BudgetParams, body: InviteBody },
+      // Every field is optional, so no body at all means the defaults.
+      preValidation: async (req) => {
+        req.body ??= {};
+      },
+    },
+    async (req, reply) => {
+      const result = await membership.createInvite(principal(req).uid, req.params.budgetId.toLowerCase(), req.body);
+      return reply.code(201).send(result);
+    },
+  );
 
   app.get('/budgets/:budgetId/join', { schema: { params: BudgetParams, querystring: Type.Object({ token: Token }) } }, async (req) =>
     membership.join(principal(req).uid, req.query.token, req.params.budgetId.toLowerCase()),
