@@ -6,6 +6,8 @@
  * the floor: the same SQL the processor runs for the same batch — the same transaction, locks,
  * savepoints and statements — sent straight to the same Postgres by a minimal client with the same
  * pool size, in the same run. So each figure is a ratio: what HTTP, auth, validation and JSON cost.
+ * A last column runs the floor again with a savepoint around every event (the design variant the
+ * processor avoids) to show what that round trip costs.
  * Then it loads `--history` events (default 1,000,000) into the log and measures again: per-event cost
  * must not grow with history.
  */
@@ -65,29 +67,41 @@ async function measure(clients: number, step: (i: number) => Promise<number>): P
   return (events / (Date.now() - started)) * 1000;
 }
 
-/** The processor's statements for a batch of expense.add events, without HTTP, auth or validation. */
-async function floorBatch(sql: Sql, t: Target, batch: number): Promise<number> {
+const EXPENSE_JSON = `jsonb_build_object('id', r.id, 'budgetId', r.budget_id, 'categoryId', r.category_id, 'date', to_char(r.date, 'YYYY-MM-DD'),
+  'amount', r.amount::text, 'note', r.note, 'createdBy', r.created_by, 'version', r.version, 'createdAt', r.created_at, 'updatedAt', r.updated_at)`;
+
+/**
+ * The processor's statements for a batch of expense.add events (src/sync/processor.ts and
+ * apply-event.ts), without HTTP, auth or validation. With `savepoints`, the design variant that
+ * wraps every event in a savepoint (one more round trip each), for comparison.
+ */
+async function floorBatch(sql: Sql, t: Target, batch: number, savepoints = false): Promise<number> {
   const events = Array.from({ length: batch }, () => expenseAdd(t));
   const now = Date.now();
   await sql.begin(async (tx) => {
     const [budget] = await tx<{ id: string; last_sequence: number }[]>`
       SELECT * FROM budgets WHERE id = ANY(${tx.array([t.budgetId])}::uuid[]) ORDER BY id FOR UPDATE`;
-    await tx`SELECT budget_id FROM participants WHERE user_id = ${t.uid} AND budget_id = ANY(${tx.array([t.budgetId])}::uuid[])`;
-    await tx`SELECT * FROM events WHERE event_id = ANY(${tx.array(events.map((e) => e.eventId))}::uuid[])`;
+    await Promise.all([
+      tx`SELECT budget_id FROM participants WHERE user_id = ${t.uid} AND budget_id = ANY(${tx.array([t.budgetId])}::uuid[])`,
+      tx`SELECT * FROM events WHERE event_id = ANY(${tx.array(events.map((e) => e.eventId))}::uuid[])`,
+    ]);
     let seq = budget?.last_sequence ?? 0;
+    const json = tx.unsafe(EXPENSE_JSON);
     for (const e of events) {
-      await tx.savepoint(async (sp) => {
-        const [row] = await sp`
+      const statement = (q: typeof tx) => q`
+        WITH r AS (
           INSERT INTO expenses (id, budget_id, category_id, date, amount, note, created_by, version, created_at, updated_at)
           SELECT ${e.recordId}, ${e.budgetId}, c.id, ${e.date}, ${e.amount}, ${e.note}, ${t.uid}, 1, ${now}, ${now}
           FROM categories c WHERE c.id = ${e.categoryId} AND c.budget_id = ${e.budgetId} AND NOT c.deleted
-          ON CONFLICT (id) DO NOTHING RETURNING *`;
-        const record = { ...row };
-        await sp`
+          ON CONFLICT (id) DO NOTHING RETURNING *),
+        logged AS (
           INSERT INTO events (budget_id, sequence, event_id, event_type, record_id, actor_id, client_when, server_time, version, record, extra, fingerprint)
-          VALUES (${e.budgetId}, ${seq + 1}, ${e.eventId}, ${e.eventType}, ${e.recordId}, ${t.uid}, ${e.when}, ${now},
-                  1, ${sp.json(record as never)}, ${null}, ${'fingerprint-of-the-event-000000'})`;
-      });
+          SELECT ${e.budgetId}, ${seq + 1}, ${e.eventId}, ${e.eventType}, ${e.recordId}, ${t.uid}, ${e.when}, ${now},
+                 r.version, ${json}, NULL::jsonb, ${'fingerprint-of-the-event-000000'}
+          FROM r)
+        SELECT r.*, ${json} AS record, NULL::uuid[] AS cascade_ids FROM r`;
+      if (savepoints) await tx.savepoint((sp) => statement(sp as typeof tx));
+      else await statement(tx);
       seq += 1;
     }
     await tx`
@@ -156,7 +170,11 @@ async function main(): Promise<void> {
             return batch;
           });
           const floor = await measure(c, (i) => floorBatch(floorSql, floorTargets[i] as Target, batch));
-          rows.push([phase, n.toLocaleString('en'), batch, c, Math.round(http), Math.round(floor), `${Math.round((http / floor) * 100)}%`]);
+          const variant = phase === 'empty' ? await measure(c, (i) => floorBatch(floorSql, floorTargets[i] as Target, batch, true)) : NaN;
+          rows.push([
+            phase, n.toLocaleString('en'), batch, c, Math.round(http), Math.round(floor), `${Math.round((http / floor) * 100)}%`,
+            Number.isNaN(variant) ? '—' : Math.round(variant),
+          ]);
           process.stderr.write(`${rows.at(-1)?.join('  ')}\n`);
         }
       }
@@ -176,7 +194,7 @@ async function main(): Promise<void> {
     await admin.end();
     await db.close();
   }
-  const headers = ['phase', 'events in log', 'batch', 'clients', 'HTTP events/s', 'floor events/s', 'HTTP / floor'];
+  const headers = ['phase', 'events in log', 'batch', 'clients', 'HTTP events/s', 'floor events/s', 'HTTP / floor', 'floor with a savepoint per event'];
   process.stdout.write(`\nIngest: POST /events vs the same SQL sent straight to Postgres (pool ${POOL}, ${SECONDS} s per cell)\n`);
   process.stdout.write(`machine: ${machine()}\ncommand: npm run bench:ingest -- --seconds ${SECONDS} --history ${HISTORY}\n\n`);
   process.stdout.write(`${table(headers, rows, values.markdown)}\n`);

@@ -1,3 +1,4 @@
+import type { PendingQuery, Row } from 'postgres';
 import type { TransactionSql } from '../db/sql.js';
 import { type BudgetRow, type CategoryRow, type ExpenseRow, toBudget, toCategory, toExpense } from '../db/rows.js';
 import type { ErrorCode } from '../errors/codes.js';
@@ -5,7 +6,7 @@ import type { ClientEvent, StreamEvent } from '../protocol/events.js';
 import type { AnyRecord } from '../protocol/records.js';
 import type { StreamWriter } from './stream-writer.js';
 
-/** Thrown inside an event's savepoint to undo it and answer `conflict` or `rejected`. */
+/** Answers `conflict` or `rejected` for an event; nothing of it was written. */
 export class Refusal {
   constructor(
     readonly status: 'conflict' | 'rejected',
@@ -29,10 +30,15 @@ export interface ApplyContext {
 }
 
 /**
- * Applies one authorised client event and appends it to the stream, or throws a Refusal.
- * Every statement is scoped to the event's budget, so no event can touch another budget's record.
+ * Applies one authorised client event and appends it to the stream, or returns a Refusal.
+ *
+ * Each accepted event costs one statement: the change and its log row are one CTE
+ * (`WITH r AS (change … RETURNING *) INSERT INTO events … FROM r`), with the record's wire JSON
+ * built in SQL. Version checks live in the change's WHERE, so a refused event writes nothing; only
+ * when the change matched no row does a second query say why. Every statement is scoped to the
+ * event's budget, so no event can touch another budget's record.
  */
-export async function applyEvent(ctx: ApplyContext, e: ClientEvent): Promise<StreamEvent> {
+export async function applyEvent(ctx: ApplyContext, e: ClientEvent): Promise<StreamEvent | Refusal> {
   switch (e.eventType) {
     case 'budget.edit':
       return editBudget(ctx, e);
@@ -53,52 +59,115 @@ export async function applyEvent(ctx: ApplyContext, e: ClientEvent): Promise<Str
   }
 }
 
-const append = (ctx: ApplyContext, e: ClientEvent, version: number, record: AnyRecord | null, cascade?: { expenseIds: string[] }) =>
-  ctx.writer.append(ctx.tx, {
-    budgetId: e.budgetId,
+/** The wire JSON of each record, built from the CTE's row `r` (money as 2-decimal text). */
+const RECORD_JSON = {
+  budget: `jsonb_build_object('id', r.id, 'title', r.title, 'details', r.details, 'ownerId', r.owner_id, 'createdBy', r.created_by,
+    'version', r.version, 'createdAt', r.created_at, 'updatedAt', r.updated_at)`,
+  category: `jsonb_build_object('id', r.id, 'budgetId', r.budget_id, 'name', r.name, 'allocate', r.allocate::text, 'createdBy', r.created_by,
+    'version', r.version, 'createdAt', r.created_at, 'updatedAt', r.updated_at)`,
+  expense: `jsonb_build_object('id', r.id, 'budgetId', r.budget_id, 'categoryId', r.category_id, 'date', to_char(r.date, 'YYYY-MM-DD'), 'amount', r.amount::text,
+    'note', r.note, 'createdBy', r.created_by, 'version', r.version, 'createdAt', r.created_at, 'updatedAt', r.updated_at)`,
+  none: 'NULL::jsonb',
+} as const;
+
+/**
+ * Runs `change` (a data-modifying statement `RETURNING *`) and, if it matched a row, appends the
+ * log row in the same statement. Returns the changed row, or undefined when nothing matched.
+ */
+async function changeAndAppend<T extends Row>(
+  ctx: ApplyContext,
+  e: ClientEvent,
+  change: PendingQuery<Row[]>,
+  record: keyof typeof RECORD_JSON,
+  cascade?: PendingQuery<Row[]>,
+): Promise<{ row: T; event: StreamEvent } | undefined> {
+  const { tx, writer } = ctx;
+  const sequence = writer.nextSequence(e.budgetId);
+  const json = tx.unsafe(RECORD_JSON[record]);
+  const extra = cascade
+    ? tx`jsonb_build_object('cascade', jsonb_build_object('expenseIds', coalesce((SELECT jsonb_agg(id ORDER BY id) FROM x), '[]'::jsonb)))`
+    : tx`NULL::jsonb`;
+  const [row] = await tx<(T & { record: AnyRecord | null; cascade_ids: string[] | null })[]>`
+    WITH r AS (${change}),
+    ${cascade ? tx`x AS (${cascade}),` : tx``}
+    logged AS (
+      INSERT INTO events (budget_id, sequence, event_id, event_type, record_id, actor_id, client_when, server_time, version, record, extra, fingerprint)
+      SELECT ${e.budgetId}, ${sequence}, ${e.eventId}, ${e.eventType}, ${e.recordId}, ${ctx.actorId}, ${e.when}, ${writer.serverTime},
+             r.version, ${json}, ${extra}, ${e.fingerprint}
+      FROM r)
+    SELECT r.*, ${json} AS record, ${cascade ? tx`(SELECT array_agg(id ORDER BY id) FROM x)` : tx`NULL::uuid[]`} AS cascade_ids FROM r`;
+  if (!row) return undefined;
+  writer.advance(e.budgetId, sequence);
+  const event: StreamEvent = {
+    sequence,
     eventId: e.eventId,
     eventType: e.eventType,
+    budgetId: e.budgetId,
     recordId: e.recordId,
     actorId: ctx.actorId,
     when: e.when,
-    version,
-    record,
-    fingerprint: e.fingerprint,
-    ...(cascade ? { cascade } : {}),
-  });
-
-async function editBudget(ctx: ApplyContext, e: ClientEvent): Promise<StreamEvent> {
-  if (ctx.budget.version !== e.version) throw conflict('VERSION_CONFLICT', toBudget(ctx.budget));
-  const [row] = await ctx.tx<BudgetRow[]>`
-    UPDATE budgets SET
-      title = ${e.title ?? ctx.budget.title},
-      details = ${e.details === undefined ? ctx.budget.details : e.details},
-      version = version + 1, updated_at = ${ctx.now}
-    WHERE id = ${e.budgetId} RETURNING *`;
-  Object.assign(ctx.budget, row);
-  return append(ctx, e, ctx.budget.version, toBudget(ctx.budget));
+    serverTime: writer.serverTime,
+    version: row.version as number,
+    record: row.record,
+  };
+  if (cascade) event.cascade = { expenseIds: row.cascade_ids ?? [] };
+  return { row, event };
 }
 
-async function deleteBudget(ctx: ApplyContext, e: ClientEvent): Promise<StreamEvent> {
-  if (ctx.budget.owner_id !== ctx.actorId) throw rejected('NOT_OWNER', 'only the owner may delete the budget');
-  if (ctx.budget.version !== e.version) throw conflict('VERSION_CONFLICT', toBudget(ctx.budget));
-  const [row] = await ctx.tx<BudgetRow[]>`
-    UPDATE budgets SET version = version + 1, updated_at = ${ctx.now}, deleted_at = ${ctx.now}
-    WHERE id = ${e.budgetId} RETURNING *`;
-  Object.assign(ctx.budget, row);
-  return append(ctx, e, ctx.budget.version, null);
+async function editBudget(ctx: ApplyContext, e: ClientEvent): Promise<StreamEvent | Refusal> {
+  if (ctx.budget.version !== e.version) return conflict('VERSION_CONFLICT', toBudget(ctx.budget));
+  const done = await changeAndAppend<BudgetRow>(
+    ctx,
+    e,
+    ctx.tx`
+      UPDATE budgets SET
+        title = ${e.title ?? ctx.budget.title},
+        details = ${e.details === undefined ? ctx.budget.details : e.details},
+        version = version + 1, updated_at = ${ctx.now}
+      WHERE id = ${e.budgetId} RETURNING *`,
+    'budget',
+  );
+  if (!done) throw new Error('locked budget row vanished');
+  Object.assign(ctx.budget, stripExtras(done.row));
+  return done.event;
 }
 
-async function addCategory(ctx: ApplyContext, e: ClientEvent): Promise<StreamEvent> {
-  const [row] = await ctx.tx<CategoryRow[]>`
-    INSERT INTO categories (id, budget_id, name, allocate, created_by, version, created_at, updated_at)
-    VALUES (${e.recordId}, ${e.budgetId}, ${e.name as string}, ${e.allocate as string}, ${ctx.actorId}, 1, ${ctx.now}, ${ctx.now})
-    ON CONFLICT (id) DO NOTHING RETURNING *`;
-  if (!row) throw rejected('RECORD_EXISTS', 'a record with this id already exists');
-  return append(ctx, e, 1, toCategory(row));
+async function deleteBudget(ctx: ApplyContext, e: ClientEvent): Promise<StreamEvent | Refusal> {
+  if (ctx.budget.owner_id !== ctx.actorId) return rejected('NOT_OWNER', 'only the owner may delete the budget');
+  if (ctx.budget.version !== e.version) return conflict('VERSION_CONFLICT', toBudget(ctx.budget));
+  const done = await changeAndAppend<BudgetRow>(
+    ctx,
+    e,
+    ctx.tx`
+      UPDATE budgets SET version = version + 1, updated_at = ${ctx.now}, deleted_at = ${ctx.now}
+      WHERE id = ${e.budgetId} RETURNING *`,
+    'none',
+  );
+  if (!done) throw new Error('locked budget row vanished');
+  Object.assign(ctx.budget, stripExtras(done.row));
+  return done.event;
 }
 
-/** Why a version-checked statement matched nothing: gone, deleted, or stale. */
+/** The CTE adds `record` and `cascade_ids` to the row; the budget row kept in memory must not carry them. */
+function stripExtras<T extends Row>(row: T): T {
+  const { record: _r, cascade_ids: _c, ...rest } = row as T & { record?: unknown; cascade_ids?: unknown };
+  return rest as unknown as T;
+}
+
+async function addCategory(ctx: ApplyContext, e: ClientEvent): Promise<StreamEvent | Refusal> {
+  const done = await changeAndAppend<CategoryRow>(
+    ctx,
+    e,
+    ctx.tx`
+      INSERT INTO categories (id, budget_id, name, allocate, created_by, version, created_at, updated_at)
+      VALUES (${e.recordId}, ${e.budgetId}, ${e.name as string}, ${e.allocate as string}, ${ctx.actorId}, 1, ${ctx.now}, ${ctx.now})
+      ON CONFLICT (id) DO NOTHING RETURNING *`,
+    'category',
+  );
+  return done ? done.event : rejected('RECORD_EXISTS', 'a record with this id already exists');
+}
+
+/** Why a version-checked change of a category matched nothing: gone, deleted, or stale. */
 async function explainCategoryMiss(ctx: ApplyContext, e: ClientEvent): Promise<Refusal> {
   const [row] = await ctx.tx<CategoryRow[]>`SELECT * FROM categories WHERE id = ${e.recordId} AND budget_id = ${e.budgetId}`;
   if (!row) return rejected('NOT_FOUND', 'no such category in this budget');
@@ -106,44 +175,55 @@ async function explainCategoryMiss(ctx: ApplyContext, e: ClientEvent): Promise<R
   return conflict('VERSION_CONFLICT', toCategory(row));
 }
 
-async function editCategory(ctx: ApplyContext, e: ClientEvent): Promise<StreamEvent> {
-  const [row] = await ctx.tx<CategoryRow[]>`
-    UPDATE categories SET
-      name = coalesce(${e.name ?? null}::text, name),
-      allocate = coalesce(${e.allocate ?? null}::numeric, allocate),
-      version = version + 1, updated_at = ${ctx.now}
-    WHERE id = ${e.recordId} AND budget_id = ${e.budgetId} AND NOT deleted AND version = ${e.version as number}
-    RETURNING *`;
-  if (!row) throw await explainCategoryMiss(ctx, e);
-  return append(ctx, e, row.version, toCategory(row));
+async function editCategory(ctx: ApplyContext, e: ClientEvent): Promise<StreamEvent | Refusal> {
+  const done = await changeAndAppend<CategoryRow>(
+    ctx,
+    e,
+    ctx.tx`
+      UPDATE categories SET
+        name = coalesce(${e.name ?? null}::text, name),
+        allocate = coalesce(${e.allocate ?? null}::numeric, allocate),
+        version = version + 1, updated_at = ${ctx.now}
+      WHERE id = ${e.recordId} AND budget_id = ${e.budgetId} AND NOT deleted AND version = ${e.version as number}
+      RETURNING *`,
+    'category',
+  );
+  return done ? done.event : explainCategoryMiss(ctx, e);
 }
 
-async function deleteCategory(ctx: ApplyContext, e: ClientEvent): Promise<StreamEvent> {
-  const [row] = await ctx.tx<CategoryRow[]>`
-    UPDATE categories SET deleted = true, version = version + 1, updated_at = ${ctx.now}
-    WHERE id = ${e.recordId} AND budget_id = ${e.budgetId} AND NOT deleted AND version = ${e.version as number}
-    RETURNING *`;
-  if (!row) throw await explainCategoryMiss(ctx, e);
-  // Its live expenses go with it; the stream event names them so devices delete them too.
-  const expenses = await ctx.tx<{ id: string }[]>`
-    UPDATE expenses SET deleted = true, version = version + 1, updated_at = ${ctx.now}
-    WHERE category_id = ${e.recordId} AND budget_id = ${e.budgetId} AND NOT deleted
-    RETURNING id`;
-  return append(ctx, e, row.version, null, { expenseIds: expenses.map((x) => x.id).sort() });
+async function deleteCategory(ctx: ApplyContext, e: ClientEvent): Promise<StreamEvent | Refusal> {
+  const done = await changeAndAppend<CategoryRow>(
+    ctx,
+    e,
+    ctx.tx`
+      UPDATE categories SET deleted = true, version = version + 1, updated_at = ${ctx.now}
+      WHERE id = ${e.recordId} AND budget_id = ${e.budgetId} AND NOT deleted AND version = ${e.version as number}
+      RETURNING *`,
+    'none',
+    // Its live expenses go with it; the stream event names them so devices delete them too.
+    ctx.tx`
+      UPDATE expenses SET deleted = true, version = version + 1, updated_at = ${ctx.now}
+      WHERE category_id = ${e.recordId} AND budget_id = ${e.budgetId} AND NOT deleted AND EXISTS (SELECT 1 FROM r)
+      RETURNING id`,
+  );
+  return done ? done.event : explainCategoryMiss(ctx, e);
 }
 
-async function addExpense(ctx: ApplyContext, e: ClientEvent): Promise<StreamEvent> {
-  const [row] = await ctx.tx<ExpenseRow[]>`
-    INSERT INTO expenses (id, budget_id, category_id, date, amount, note, created_by, version, created_at, updated_at)
-    SELECT ${e.recordId}, ${e.budgetId}, c.id, ${e.date as string}, ${e.amount as string}, ${e.note ?? null}, ${ctx.actorId}, 1, ${ctx.now}, ${ctx.now}
-    FROM categories c WHERE c.id = ${e.categoryId as string} AND c.budget_id = ${e.budgetId} AND NOT c.deleted
-    ON CONFLICT (id) DO NOTHING RETURNING *`;
-  if (!row) {
-    const [exists] = await ctx.tx`SELECT 1 FROM expenses WHERE id = ${e.recordId}`;
-    if (exists) throw rejected('RECORD_EXISTS', 'a record with this id already exists');
-    throw rejected('CATEGORY_NOT_FOUND', 'the category is not a live category of this budget');
-  }
-  return append(ctx, e, 1, toExpense(row));
+async function addExpense(ctx: ApplyContext, e: ClientEvent): Promise<StreamEvent | Refusal> {
+  const done = await changeAndAppend<ExpenseRow>(
+    ctx,
+    e,
+    ctx.tx`
+      INSERT INTO expenses (id, budget_id, category_id, date, amount, note, created_by, version, created_at, updated_at)
+      SELECT ${e.recordId}, ${e.budgetId}, c.id, ${e.date as string}, ${e.amount as string}, ${e.note ?? null}, ${ctx.actorId}, 1, ${ctx.now}, ${ctx.now}
+      FROM categories c WHERE c.id = ${e.categoryId as string} AND c.budget_id = ${e.budgetId} AND NOT c.deleted
+      ON CONFLICT (id) DO NOTHING RETURNING *`,
+    'expense',
+  );
+  if (done) return done.event;
+  const [exists] = await ctx.tx`SELECT 1 FROM expenses WHERE id = ${e.recordId}`;
+  if (exists) return rejected('RECORD_EXISTS', 'a record with this id already exists');
+  return rejected('CATEGORY_NOT_FOUND', 'the category is not a live category of this budget');
 }
 
 async function explainExpenseMiss(ctx: ApplyContext, e: ClientEvent): Promise<Refusal> {
@@ -154,28 +234,36 @@ async function explainExpenseMiss(ctx: ApplyContext, e: ClientEvent): Promise<Re
   return rejected('CATEGORY_NOT_FOUND', 'the category is not a live category of this budget');
 }
 
-async function editExpense(ctx: ApplyContext, e: ClientEvent): Promise<StreamEvent> {
+async function editExpense(ctx: ApplyContext, e: ClientEvent): Promise<StreamEvent | Refusal> {
   const categoryId = e.categoryId ?? null;
-  const [row] = await ctx.tx<ExpenseRow[]>`
-    UPDATE expenses SET
-      category_id = coalesce(${categoryId}::uuid, category_id),
-      date = coalesce(${e.date ?? null}::date, date),
-      amount = coalesce(${e.amount ?? null}::numeric, amount),
-      note = ${e.note === undefined ? ctx.tx`note` : e.note},
-      version = version + 1, updated_at = ${ctx.now}
-    WHERE id = ${e.recordId} AND budget_id = ${e.budgetId} AND NOT deleted AND version = ${e.version as number}
-      AND (${categoryId}::uuid IS NULL OR EXISTS (
-        SELECT 1 FROM categories c WHERE c.id = ${categoryId}::uuid AND c.budget_id = ${e.budgetId} AND NOT c.deleted))
-    RETURNING *`;
-  if (!row) throw await explainExpenseMiss(ctx, e);
-  return append(ctx, e, row.version, toExpense(row));
+  const done = await changeAndAppend<ExpenseRow>(
+    ctx,
+    e,
+    ctx.tx`
+      UPDATE expenses SET
+        category_id = coalesce(${categoryId}::uuid, category_id),
+        date = coalesce(${e.date ?? null}::date, date),
+        amount = coalesce(${e.amount ?? null}::numeric, amount),
+        note = ${e.note === undefined ? ctx.tx`note` : e.note},
+        version = version + 1, updated_at = ${ctx.now}
+      WHERE id = ${e.recordId} AND budget_id = ${e.budgetId} AND NOT deleted AND version = ${e.version as number}
+        AND (${categoryId}::uuid IS NULL OR EXISTS (
+          SELECT 1 FROM categories c WHERE c.id = ${categoryId}::uuid AND c.budget_id = ${e.budgetId} AND NOT c.deleted))
+      RETURNING *`,
+    'expense',
+  );
+  return done ? done.event : explainExpenseMiss(ctx, e);
 }
 
-async function deleteExpense(ctx: ApplyContext, e: ClientEvent): Promise<StreamEvent> {
-  const [row] = await ctx.tx<ExpenseRow[]>`
-    UPDATE expenses SET deleted = true, version = version + 1, updated_at = ${ctx.now}
-    WHERE id = ${e.recordId} AND budget_id = ${e.budgetId} AND NOT deleted AND version = ${e.version as number}
-    RETURNING *`;
-  if (!row) throw await explainExpenseMiss(ctx, e);
-  return append(ctx, e, row.version, null);
+async function deleteExpense(ctx: ApplyContext, e: ClientEvent): Promise<StreamEvent | Refusal> {
+  const done = await changeAndAppend<ExpenseRow>(
+    ctx,
+    e,
+    ctx.tx`
+      UPDATE expenses SET deleted = true, version = version + 1, updated_at = ${ctx.now}
+      WHERE id = ${e.recordId} AND budget_id = ${e.budgetId} AND NOT deleted AND version = ${e.version as number}
+      RETURNING *`,
+    'none',
+  );
+  return done ? done.event : explainExpenseMiss(ctx, e);
 }

@@ -36,11 +36,21 @@ export class StreamWriter {
     }
   }
 
-  /** Inserts the log row; the caller's savepoint undoes it (and the counter) if the event fails. */
+  /** The sequence the next change of this (locked) budget gets. */
+  nextSequence(budgetId: string): number {
+    const last = this.next.get(budgetId);
+    if (last === undefined) throw new Error(`budget ${budgetId} was not locked before appending`);
+    return last + 1;
+  }
+
+  /** Records that `nextSequence` was used by a committed-with-the-batch log row. */
+  advance(budgetId: string, sequence: number): void {
+    this.next.set(budgetId, sequence);
+  }
+
+  /** Inserts a log row built in JS (server-made events); the caller's transaction undoes it on failure. */
   async append(tx: TransactionSql, a: Append): Promise<StreamEvent> {
-    const last = this.next.get(a.budgetId);
-    if (last === undefined) throw new Error(`budget ${a.budgetId} was not locked before appending`);
-    const sequence = last + 1;
+    const sequence = this.nextSequence(a.budgetId);
     const extra = a.cascade ? { cascade: a.cascade } : null;
     await tx`
       INSERT INTO events (budget_id, sequence, event_id, event_type, record_id, actor_id, client_when, server_time, version, record, extra, fingerprint)
