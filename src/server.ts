@@ -7,7 +7,11 @@ import { type RoutePlugin, buildApp } from './http/app.js';
 import { Metrics } from './http/metrics.js';
 import type { Services } from './http/services.js';
 import type { Logger } from './log.js';
-import { NO_SINK, NO_WAIT } from './sync/changes.js';
+import { photoRoutes } from './http/routes/photos.js';
+import { Realtime } from './realtime/realtime.js';
+import type { PhotoStore } from './storage/photo-store.js';
+import { photoCleanup } from './storage/photos.js';
+import { createS3PhotoStore } from './storage/s3-photo-store.js';
 import { Membership } from './sync/membership.js';
 import { Processor } from './sync/processor.js';
 import { Reads } from './sync/reads.js';
@@ -16,56 +20,87 @@ import { Users } from './sync/users.js';
 export interface Server {
   app: FastifyInstance;
   services: Services;
-  /** Stops accepting, lets in-flight requests finish (up to SHUTDOWN_GRACE_MS), closes the pool. */
+  /** The sockets, the fan-out hub, the notifier and the LISTEN connection of this instance. */
+  realtime: Realtime;
+  /**
+   * Stops accepting, closes every socket with 1001, answers long-polls, stops the real-time timers
+   * and the LISTEN connection, lets in-flight requests finish (up to SHUTDOWN_GRACE_MS), sends the
+   * last NOTIFY and closes the pool.
+   */
   close(): Promise<void>;
 }
 
 /**
- * Wires one server instance: the pool, the verifier, the write path and the routes. Used by
- * `src/main.ts` and by tests (which pass their own database URL and, if they like, verifier).
+ * Wires one server instance: the pool, the verifier, the write path, the real-time side and the
+ * routes. Used by `src/main.ts` and by tests (which pass their own database URL and, if they like,
+ * verifier).
  */
 export async function createServer(
   config: Config,
   log: Logger,
   databaseUrl: string,
-  overrides: { verifier?: TokenVerifier; plugins?: RoutePlugin[] } = {},
+  overrides: { verifier?: TokenVerifier; plugins?: RoutePlugin[]; photoStore?: PhotoStore | null } = {},
 ): Promise<Server> {
   const sql: Sql = createSql(databaseUrl, { max: config.DATABASE_POOL_MAX, applicationName: 'budget-sync' });
   const verifier = overrides.verifier ?? createVerifier(config);
-  const sink = NO_SINK;
+  const metrics = new Metrics();
+  const realtime = new Realtime({ config, databaseUrl, sql, metrics, log });
+  // The hub is told after every commit (ChangeSink) and holds long-polls (StreamWaiter).
+  const sink = realtime.hub;
   const membership = new Membership(sql, sink, { participantLimit: config.PARTICIPANT_LIMIT, inviteTtlSeconds: config.INVITE_TTL_SECONDS });
+  const processor = new Processor(sql, sink);
+  // null without S3 settings: the photo routes then answer 503 STORAGE_NOT_CONFIGURED.
+  const photoStore = overrides.photoStore !== undefined ? overrides.photoStore : createS3PhotoStore(config);
   let accepting = true;
+  let closing: Promise<void> | undefined;
   const services: Services = {
     config,
     log,
     sql,
     verifier,
-    processor: new Processor(sql, sink),
+    processor,
     membership,
     reads: new Reads(sql),
     users: new Users(sql, membership),
-    metrics: new Metrics(),
-    waiter: NO_WAIT,
+    metrics,
+    waiter: realtime.hub,
     accepting: () => accepting,
+    ...(photoStore ? { photoCleanup: photoCleanup(photoStore) } : {}),
   };
-  const app = await buildApp(services, overrides.plugins);
+  const socketRoute = realtime.attach(processor, verifier);
+  const app = await buildApp(services, [socketRoute, photoRoutes(photoStore), ...(overrides.plugins ?? [])]);
+  await realtime.start();
   return {
     app,
     services,
-    async close() {
-      accepting = false;
-      const grace = setTimeout(() => {
-        log.warn({ graceMs: config.SHUTDOWN_GRACE_MS }, 'shutdown grace period over, closing connections');
-        app.server.closeAllConnections();
-      }, config.SHUTDOWN_GRACE_MS);
-      grace.unref();
-      try {
-        await app.close();
-      } finally {
-        clearTimeout(grace);
-        await verifier.close?.();
-        await sql.end({ timeout: 5 });
-      }
+    realtime,
+    close() {
+      closing ??= stop();
+      return closing;
     },
   };
+
+  async function stop(): Promise<void> {
+    accepting = false;
+    const grace = setTimeout(() => {
+      log.warn({ graceMs: config.SHUTDOWN_GRACE_MS }, 'shutdown grace period over, closing connections');
+      app.server.closeAllConnections();
+    }, config.SHUTDOWN_GRACE_MS);
+    grace.unref();
+    // Requests in flight when the close began (long-polls answered by the drain, pushes) leave
+    // keep-alive connections that only become idle later; close them as they do, instead of
+    // waiting out SHUTDOWN_GRACE_MS.
+    const sweep = setInterval(() => app.server.closeIdleConnections(), 100);
+    sweep.unref();
+    try {
+      await realtime.drain();
+      await app.close();
+    } finally {
+      clearInterval(sweep);
+      clearTimeout(grace);
+      await realtime.close();
+      await verifier.close?.();
+      await sql.end({ timeout: 5 });
+    }
+  }
 }

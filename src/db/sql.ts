@@ -31,6 +31,9 @@ export function createSql(url: string, options: SqlOptions = {}): Sql {
     max: options.max ?? 10,
     idle_timeout: options.idleTimeout ?? 30,
     connect_timeout: 10,
+    // Reconnect soon after an outage: porsager's default backoff grows to 10–20 s after ~10 s down
+    // (seen in test/realtime/pg-outage.test.ts); this one tops out at 2 s, with jitter.
+    backoff: (attempt: number) => Math.min(0.05 * 2 ** attempt, 2) * (0.5 + Math.random() / 2),
     onnotice: () => {},
     // `date` stays the 'YYYY-MM-DD' string of the wire instead of a JS Date at local midnight.
     types: { int8: int8AsNumber, date: { to: 1082, from: [1082], serialize: (x: string) => x, parse: (x: string) => x } },

@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** The Prometheus registry of one server instance (not prom-client's global one, so tests can run several). */
 export class Metrics {
@@ -21,6 +21,44 @@ export class Metrics {
     help: 'Pushed events by result status.',
     labelNames: ['status'] as const,
     registers: [this.registry],
+  });
+
+  // Real-time fan-out (src/realtime).
+  readonly socketsConnected = new Gauge({ name: 'ws_sockets_connected', help: 'Open /sync sockets.', registers: [this.registry] });
+  readonly subscriptions = new Gauge({ name: 'ws_subscriptions', help: 'Live budget subscriptions on open sockets.', registers: [this.registry] });
+  readonly socketCloses = new Counter({
+    name: 'ws_closes_total',
+    help: 'Sockets closed by the server, by close code (1001 draining, 4000 protocol, 4401 auth, 4429 limits, 4503 slow).',
+    labelNames: ['code'] as const,
+    registers: [this.registry],
+  });
+  readonly eventsDelivered = new Counter({ name: 'ws_events_delivered_total', help: 'Stream events sent on sockets.', registers: [this.registry] });
+  readonly deliveryLag = new Histogram({
+    name: 'ws_delivery_lag_seconds',
+    help: 'Commit to send: now minus the serverTime of the oldest event in each `events` message.',
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+  readonly logReads = new Counter({ name: 'realtime_log_reads_total', help: 'Event-log reads by the hub (one per budget per wake-up and page).', registers: [this.registry] });
+  readonly listenerState = new Gauge({ name: 'realtime_listener_listening', help: '1 while the LISTEN connection is up and echoing heartbeats, else 0.', registers: [this.registry] });
+  readonly listenerRebuilds = new Counter({ name: 'realtime_listener_rebuilds_total', help: 'LISTEN connections thrown away by the watchdog and built anew.', registers: [this.registry] });
+  readonly notifiesSent = new Counter({ name: 'realtime_notifies_sent_total', help: 'pg_notify payloads sent (pointers, membership, heartbeats).', registers: [this.registry] });
+  readonly notifyFailures = new Counter({ name: 'realtime_notify_failures_total', help: 'Notifier transactions that failed (retried; the safety poll covers pointers).', registers: [this.registry] });
+
+  /** Set by the real-time side: reads `pg_notification_queue_usage()` when metrics are scraped. */
+  notifyQueueProbe: (() => Promise<number>) | undefined;
+  readonly notifyQueueUsage = new Gauge({
+    name: 'pg_notification_queue_usage',
+    help: 'Fraction of the cluster-wide NOTIFY queue in use (alert above 0.1: a stuck listener pins it).',
+    registers: [this.registry],
+    collect: async () => {
+      if (!this.notifyQueueProbe) return;
+      try {
+        this.notifyQueueUsage.set(await this.notifyQueueProbe());
+      } catch {
+        // Database unreachable: keep the last value; readyz reports the outage.
+      }
+    },
   });
 
   constructor() {

@@ -1,0 +1,311 @@
+/**
+ * One device's socket: its messages, its subscriptions (cursors), its token's lifetime, its send
+ * buffer. Messages are handled one at a time in arrival order, so `subscribe` then `unsubscribe`
+ * of one budget, or a `push` then a `subscribe`, mean what they say.
+ *
+ * Limits (PROTOCOL.md close codes): more than WS_MAX_MESSAGES_PER_SECOND averaged over 5 s → 4429;
+ * a flood of bad messages (a bucket of 20, refilled 1/s) → 4000; the token's expiry without a fresh
+ * `auth` → 4401; a send buffer past WS_HARD_LIMIT_BYTES, or above WS_HIGH_WATER_BYTES for
+ * WS_SLOW_TIMEOUT_MS → 4503. An `error` message precedes each close.
+ */
+import { randomUUID } from 'node:crypto';
+import type { WebSocket, RawData } from 'ws';
+import type { Principal, TokenVerifier } from '../auth/verifier.js';
+import type { Config } from '../config/schema.js';
+import { toAppError } from '../db/pg-errors.js';
+import type { Sql } from '../db/sql.js';
+import { AppError } from '../errors/app-error.js';
+import type { Metrics } from '../http/metrics.js';
+import type { Logger } from '../log.js';
+import { hasEventId } from '../protocol/events.js';
+import { requireParticipant } from '../sync/access.js';
+import type { Processor } from '../sync/processor.js';
+import type { Hub, MembershipTarget } from './hub.js';
+import { type ClientMessage, type MessageRef, type RevokeReason, type ServerMessage, errorMessage, parseFrame, withId } from './messages.js';
+import { Bucket } from './bucket.js';
+import { SocketSubscription, type SubscriptionSocket } from './subscription.js';
+
+/** After a close frame, a peer that does not answer within this is cut (its buffer freed). */
+const CLOSE_GRACE_MS = 5000;
+/** Bad messages tolerated in a burst before 4000, and how fast that allowance comes back. */
+const INVALID_BURST = 20;
+const INVALID_REFILL_PER_SECOND = 1;
+/** setTimeout's ceiling (~24.8 days); longer tokens are re-armed when it fires. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+export interface ConnectionDeps {
+  config: Config;
+  sql: Sql;
+  hub: Hub;
+  processor: Processor;
+  verifier: TokenVerifier;
+  metrics: Metrics;
+  log: Logger;
+  /** The socket's buffer passed high water: poll it until it drains. */
+  onBlocked(conn: Connection): void;
+  onClosed(conn: Connection): void;
+}
+
+export class Connection implements SubscriptionSocket, MembershipTarget {
+  readonly id = randomUUID();
+  /** Cleared at each ping, set by each pong; a peer still false at the next ping is cut. */
+  alive = true;
+  /** Largest send buffer seen (bytes): memory per slow client stays bounded (tests, metrics). */
+  peakBuffered = 0;
+  private readonly subs = new Map<string, SocketSubscription>();
+  private queue: Promise<void> = Promise.resolve();
+  private readonly rate: Bucket;
+  private readonly invalid = new Bucket(INVALID_BURST, INVALID_REFILL_PER_SECOND);
+  private blockedSince: number | undefined;
+  private expiry: NodeJS.Timeout | undefined;
+  private cutoff: NodeJS.Timeout | undefined;
+  private closing = false;
+  private disposed = false;
+
+  constructor(
+    readonly socket: WebSocket,
+    private principal: Principal,
+    private readonly deps: ConnectionDeps,
+  ) {
+    const perSecond = deps.config.WS_MAX_MESSAGES_PER_SECOND;
+    this.rate = new Bucket(perSecond * 5, perSecond);
+  }
+
+  get userId(): string {
+    return this.principal.uid;
+  }
+
+  get subscriptionCount(): number {
+    return this.subs.size;
+  }
+
+  open(): void {
+    const { socket, deps } = this;
+    socket.on('message', (data: RawData, isBinary: boolean) => this.received(data, isBinary));
+    socket.on('pong', () => {
+      this.alive = true;
+    });
+    socket.on('close', () => this.dispose());
+    deps.hub.addUser(this);
+    this.armExpiry();
+    this.send({ type: 'hello', protocol: 1, connectionId: this.id, userId: this.userId, heartbeatMs: deps.config.WS_HEARTBEAT_MS });
+  }
+
+  // ---- sending --------------------------------------------------------------------------------
+
+  send(msg: ServerMessage): void {
+    if (this.socket.readyState !== this.socket.OPEN) return;
+    this.socket.send(JSON.stringify(msg));
+    this.checkBuffer();
+  }
+
+  canSend(): boolean {
+    return !this.closing && this.blockedSince === undefined && this.socket.readyState === this.socket.OPEN;
+  }
+
+  sendEvents(budgetId: string, events: string[], oldestServerTime: number): void {
+    if (this.socket.readyState !== this.socket.OPEN) return;
+    this.socket.send(`{"type":"events","budgetId":${JSON.stringify(budgetId)},"events":[${events.join(',')}]}`);
+    this.deps.metrics.eventsDelivered.inc(events.length);
+    this.deps.metrics.deliveryLag.observe(Math.max(0, Date.now() - oldestServerTime) / 1000);
+    this.checkBuffer();
+  }
+
+  private checkBuffer(): void {
+    const buffered = this.socket.bufferedAmount;
+    if (buffered > this.peakBuffered) this.peakBuffered = buffered;
+    if (buffered > this.deps.config.WS_HARD_LIMIT_BYTES) {
+      this.slow('the send buffer passed its hard limit');
+    } else if (buffered > this.deps.config.WS_HIGH_WATER_BYTES && this.blockedSince === undefined) {
+      this.blockedSince = Date.now();
+      this.deps.onBlocked(this);
+    }
+  }
+
+  /**
+   * Polled while blocked. Sending resumes (from the log, at each cursor) once the buffer is below
+   * half the high-water mark, so a socket does not flap around the mark one message at a time.
+   * Returns true while it is still blocked.
+   */
+  pollDrain(now: number): boolean {
+    if (this.blockedSince === undefined || this.closing) return false;
+    const buffered = this.socket.bufferedAmount;
+    if (buffered > this.deps.config.WS_HARD_LIMIT_BYTES || now - this.blockedSince > this.deps.config.WS_SLOW_TIMEOUT_MS) {
+      this.slow('the client read too slowly');
+      return false;
+    }
+    if (buffered > this.deps.config.WS_HIGH_WATER_BYTES / 2) return true;
+    this.blockedSince = undefined;
+    for (const sub of this.subs.values()) this.deps.hub.wake(sub.budgetId);
+    return false;
+  }
+
+  private slow(why: string): void {
+    this.close(4503, new AppError('SLOW_CONSUMER', `${why}; reconnect and subscribe from your last sequence`));
+  }
+
+  // ---- subscriptions and membership (called by the hub) ---------------------------------------
+
+  revoked(sub: SocketSubscription, reason: RevokeReason): void {
+    if (this.subs.get(sub.budgetId) === sub) {
+      this.subs.delete(sub.budgetId);
+      this.deps.metrics.subscriptions.dec();
+    }
+    this.send({ type: 'revoked', budgetId: sub.budgetId, reason });
+  }
+
+  membership(budgetId: string, change: 'added' | 'removed'): void {
+    this.send({ type: 'membership', budgetId, change });
+  }
+
+  reportGap(budgetId: string, cursor: number, next: number): void {
+    this.deps.log.error({ budgetId, cursor, next, connectionId: this.id }, 'stream gap: the log skipped a sequence');
+  }
+
+  // ---- client messages ------------------------------------------------------------------------
+
+  private received(data: RawData, isBinary: boolean): void {
+    if (this.closing) return;
+    if (!this.rate.take()) {
+      this.close(4429, new AppError('RATE_LIMITED', `more than ${this.deps.config.WS_MAX_MESSAGES_PER_SECOND} messages per second`));
+      return;
+    }
+    const parsed = parseFrame(data, isBinary);
+    if (!parsed.ok) {
+      this.send(errorMessage(parsed.error, parsed.ref));
+      if (!this.invalid.take()) this.close(4000, new AppError('INVALID_MESSAGE', 'too many invalid messages'));
+      return;
+    }
+    const message = parsed.message;
+    this.queue = this.queue.then(() => this.handle(message));
+  }
+
+  private async handle(m: ClientMessage): Promise<void> {
+    if (this.closing) return;
+    try {
+      switch (m.type) {
+        case 'subscribe':
+          return await this.subscribe(m.budgetId.toLowerCase(), m.after, m.id);
+        case 'unsubscribe': {
+          const budgetId = m.budgetId.toLowerCase();
+          this.drop(budgetId);
+          return this.send(withId({ type: 'unsubscribed', budgetId }, m.id));
+        }
+        case 'push':
+          return await this.push(m.id, m.events, m.mode);
+        case 'auth':
+          return await this.auth(m.token, m.id);
+        case 'ping':
+          return this.send(withId({ type: 'pong' }, m.id));
+      }
+    } catch (err) {
+      const e = toAppError(err);
+      if (e.statusCode >= 500) this.deps.log.error({ err, type: m.type, connectionId: this.id }, 'socket message failed');
+      this.send(errorMessage(e, m.id));
+      if (e.code === 'VALIDATION_FAILED' && !this.invalid.take()) this.close(4000, new AppError('INVALID_MESSAGE', 'too many invalid messages'));
+    }
+  }
+
+  /**
+   * `after` beyond the budget's last sequence means the client's state did not come from this
+   * server's log (a restored database, another deployment): nothing it holds can be trusted, so it
+   * gets `resync SNAPSHOT_REQUIRED` (load the snapshot, subscribe from its lastSequence) and no
+   * subscription. A subscribe for a budget already subscribed replaces that subscription.
+   */
+  private async subscribe(budgetId: string, after: number, id: MessageRef | undefined): Promise<void> {
+    const { budget } = await requireParticipant(this.deps.sql, budgetId, this.userId);
+    if (this.closing) return;
+    this.drop(budgetId);
+    if (after > budget.last_sequence) {
+      this.send(withId({ type: 'resync', budgetId, code: 'SNAPSHOT_REQUIRED' as const }, id));
+      return;
+    }
+    this.send(withId({ type: 'subscribed', budgetId, lastSequence: budget.last_sequence }, id));
+    const sub = new SocketSubscription(this, budgetId, after);
+    this.subs.set(budgetId, sub);
+    this.deps.metrics.subscriptions.inc();
+    this.deps.hub.add(sub);
+    this.deps.hub.wake(budgetId, budget.last_sequence);
+  }
+
+  private drop(budgetId: string): void {
+    const sub = this.subs.get(budgetId);
+    if (!sub) return;
+    sub.close();
+    this.subs.delete(budgetId);
+    this.deps.hub.remove(sub);
+    this.deps.metrics.subscriptions.dec();
+  }
+
+  /** Exactly POST /events: the same envelope checks, the same processor call, the same results. */
+  private async push(id: MessageRef, events: unknown[], mode: 'stopOnError' | 'independent' | undefined): Promise<void> {
+    const missing = events.findIndex((e) => !hasEventId(e));
+    if (missing !== -1) {
+      throw new AppError('VALIDATION_FAILED', 'every event needs a UUID eventId', [{ path: `/events/${missing}/eventId`, message: 'must be a UUID' }]);
+    }
+    const results = await this.deps.processor.push(events, this.userId, mode ?? 'stopOnError');
+    for (const r of results) this.deps.metrics.pushEvents.inc({ status: r.status });
+    this.send({ type: 'pushResult', id, events: results });
+  }
+
+  /** A fresh token for the same user moves the expiry; another user's token ends the socket. */
+  private async auth(token: string, id: MessageRef | undefined): Promise<void> {
+    const next = await this.deps.verifier.verify(token);
+    if (next.uid !== this.userId) {
+      this.close(4401, new AppError('UNAUTHENTICATED', 'the token is for another user'), id);
+      return;
+    }
+    this.principal = next;
+    this.armExpiry();
+    this.send(withId({ type: 'authOk', expiresAt: next.expiresAt }, id));
+  }
+
+  private armExpiry(): void {
+    if (this.expiry) clearTimeout(this.expiry);
+    const ms = this.principal.expiresAt - Date.now();
+    this.expiry = setTimeout(() => {
+      if (Date.now() < this.principal.expiresAt) return this.armExpiry();
+      this.close(4401, new AppError('TOKEN_EXPIRED', 'the token expired; reconnect with a fresh one (or send `auth` before expiry)'));
+    }, Math.min(Math.max(ms, 0), MAX_TIMER_MS));
+    this.expiry.unref();
+  }
+
+  // ---- closing --------------------------------------------------------------------------------
+
+  /** Sends `error` (when given) and closes with `code`; a peer that does not answer is cut after 5 s. */
+  close(code: number, err?: AppError, ref?: MessageRef): void {
+    if (this.closing) return;
+    this.closing = true;
+    if (err) this.send(errorMessage(err, ref));
+    this.deps.metrics.socketCloses.inc({ code });
+    this.stopSending();
+    try {
+      this.socket.close(code, (err?.code ?? '').slice(0, 120));
+    } catch {
+      this.socket.terminate();
+    }
+    this.cutoff = setTimeout(() => this.socket.terminate(), CLOSE_GRACE_MS);
+    this.cutoff.unref();
+  }
+
+  /** Cuts a peer that missed a heartbeat. */
+  terminate(): void {
+    this.closing = true;
+    this.socket.terminate();
+  }
+
+  private stopSending(): void {
+    for (const budgetId of [...this.subs.keys()]) this.drop(budgetId);
+    if (this.expiry) clearTimeout(this.expiry);
+  }
+
+  private dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.closing = true;
+    this.stopSending();
+    if (this.cutoff) clearTimeout(this.cutoff);
+    this.deps.hub.removeUser(this);
+    this.deps.onClosed(this);
+  }
+}

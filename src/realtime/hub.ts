@@ -1,0 +1,223 @@
+/**
+ * The instance's fan-out hub: every local subscriber (socket subscriptions and long-polls) by
+ * budget, and every socket by user for `membership` notices.
+ *
+ * NOTIFY is a wake-up, the log is the truth (ARCHITECTURE "Fan-out"). `wake(budgetId)` reads the
+ * budget's log ONCE from the smallest cursor of its ready subscribers, a page (500) at a time, and
+ * hands each subscriber the slice after its own cursor — never one query per socket. Wake-ups that
+ * arrive while the budget is being read coalesce into one more read. A subscriber that cannot take
+ * more (its socket is above high water) is skipped and keeps its cursor; it is woken again when it
+ * drains and reads on from the log, so nothing is queued in memory per socket.
+ *
+ * Sources of wake-ups: local commits (`committed`, the ChangeSink), other instances' notices, every
+ * (re)LISTEN (`wakeAll`), and a safety poll every SAFETY_POLL_MS that compares `last_sequence` of
+ * the subscribed budgets with what was read, in case a NOTIFY was lost.
+ */
+import type { Sql } from '../db/sql.js';
+import type { AppError } from '../errors/app-error.js';
+import type { Metrics } from '../http/metrics.js';
+import type { Logger } from '../log.js';
+import type { StreamEvent } from '../protocol/events.js';
+import type { ChangeSink, CommittedPointer, MembershipChange, StreamWaiter } from '../sync/changes.js';
+import { readStream } from '../sync/reads.js';
+import { OnceWaiter, type Subscriber } from './subscription.js';
+
+/** Events per log read: the largest `count` of GET /events too. */
+export const PAGE_SIZE = 500;
+
+/** A socket that hears about its user's membership changes. */
+export interface MembershipTarget {
+  readonly userId: string;
+  membership(budgetId: string, change: MembershipChange['change']): void;
+}
+
+interface BudgetState {
+  readonly id: string;
+  readonly subs: Set<Subscriber>;
+  /** The highest sequence known to be committed. */
+  head: number;
+  /** Read even if every cursor is at `head` (after a (re)LISTEN or a full page). */
+  force: boolean;
+  reading: boolean;
+  again: boolean;
+}
+
+export interface HubOptions {
+  safetyPollMs: number;
+  /** Hands local commits to the notifier, for the other instances. */
+  publish(pointers: CommittedPointer[], membership: MembershipChange[]): void;
+  metrics: Metrics;
+  log: Logger;
+}
+
+export class Hub implements ChangeSink, StreamWaiter {
+  private readonly budgets = new Map<string, BudgetState>();
+  private readonly users = new Map<string, Set<MembershipTarget>>();
+  private poller: NodeJS.Timeout | undefined;
+  private polling = false;
+  private closed = false;
+
+  constructor(
+    private readonly sql: Sql,
+    private readonly options: HubOptions,
+  ) {}
+
+  /** ChangeSink: called by the Processor and Membership after COMMIT. */
+  committed(pointers: CommittedPointer[], membership: MembershipChange[]): void {
+    this.changed(pointers, membership);
+    this.options.publish(pointers, membership);
+  }
+
+  /** Commits of this or another instance: wake their budgets, tell the users' sockets. */
+  changed(pointers: CommittedPointer[], membership: MembershipChange[]): void {
+    for (const p of pointers) this.wake(p.budgetId, p.sequence);
+    for (const m of membership) {
+      for (const target of this.users.get(m.userId) ?? []) target.membership(m.budgetId, m.change);
+      // The stream carries the participant.remove / budget.delete that revokes; make sure it is read.
+      if (m.change === 'removed') this.wake(m.budgetId, 0, true);
+    }
+  }
+
+  /**
+   * Delivers what is committed after the subscribers' cursors. `sequence`: a head just learned;
+   * `force`: read even when no cursor is known to be behind (the head is unknown).
+   */
+  wake(budgetId: string, sequence = 0, force = false): void {
+    const b = this.budgets.get(budgetId);
+    if (!b || this.closed) return;
+    if (sequence > b.head) b.head = sequence;
+    if (force) b.force = true;
+    if (b.reading) {
+      b.again = true;
+      return;
+    }
+    void this.read(b);
+  }
+
+  /** After every (re)LISTEN: notifications sent while it was down are lost, so re-read everything. */
+  wakeAll(): void {
+    for (const id of this.budgets.keys()) this.wake(id, 0, true);
+  }
+
+  add(sub: Subscriber): void {
+    let b = this.budgets.get(sub.budgetId);
+    if (!b) {
+      b = { id: sub.budgetId, subs: new Set(), head: 0, force: false, reading: false, again: false };
+      this.budgets.set(sub.budgetId, b);
+    }
+    b.subs.add(sub);
+  }
+
+  remove(sub: Subscriber): void {
+    const b = this.budgets.get(sub.budgetId);
+    if (!b) return;
+    b.subs.delete(sub);
+    if (b.subs.size === 0 && !b.reading) this.budgets.delete(b.id);
+  }
+
+  addUser(target: MembershipTarget): void {
+    let set = this.users.get(target.userId);
+    if (!set) this.users.set(target.userId, (set = new Set()));
+    set.add(target);
+  }
+
+  removeUser(target: MembershipTarget): void {
+    const set = this.users.get(target.userId);
+    set?.delete(target);
+    if (set?.size === 0) this.users.delete(target.userId);
+  }
+
+  /** StreamWaiter: a long-poll is a subscriber that answers once. */
+  waitForStream(budgetId: string, userId: string, after: number, timeoutMs: number, signal: AbortSignal): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      if (this.closed || signal.aborted) return resolve();
+      const waiter: OnceWaiter = new OnceWaiter(budgetId, userId, after, (err?: AppError) => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', onAbort);
+        this.remove(waiter);
+        if (err) reject(err);
+        else resolve();
+      });
+      const onAbort = () => waiter.finish();
+      const timer = setTimeout(onAbort, timeoutMs);
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.add(waiter);
+      // The caller's read found nothing; something may have committed since. Read to be sure.
+      this.wake(budgetId, 0, true);
+    });
+  }
+
+  /** Budget ids with local subscribers (for the safety poll and tests). */
+  subscribedBudgets(): string[] {
+    return [...this.budgets.keys()];
+  }
+
+  startSafetyPoll(): void {
+    this.poller = setInterval(() => void this.poll(), this.options.safetyPollMs);
+    this.poller.unref();
+  }
+
+  /** One query for all subscribed budgets; wakes those whose head is ahead of what was read. */
+  async poll(): Promise<void> {
+    const ids = this.subscribedBudgets();
+    if (this.polling || ids.length === 0 || this.closed) return;
+    this.polling = true;
+    try {
+      const rows = await this.sql<{ id: string; last_sequence: number; deleted_at: number | null }[]>`
+        SELECT id, last_sequence, deleted_at FROM budgets WHERE id = ANY(${this.sql.array(ids)}::uuid[])`;
+      // wake() reads only if some ready subscriber is behind the head; a deleted budget's
+      // subscribers must reach its budget.delete, whatever the head says.
+      for (const r of rows) this.wake(r.id, r.last_sequence, r.deleted_at !== null);
+    } catch (err) {
+      this.options.log.warn({ err }, 'safety poll failed');
+    } finally {
+      this.polling = false;
+    }
+  }
+
+  /** Stops the poll and answers every long-poll; sockets are closed by their owner. */
+  close(): void {
+    this.closed = true;
+    if (this.poller) clearInterval(this.poller);
+    for (const b of this.budgets.values()) for (const s of b.subs) s.end();
+    this.budgets.clear();
+    this.users.clear();
+  }
+
+  private async read(b: BudgetState): Promise<void> {
+    b.reading = true;
+    try {
+      while (!this.closed) {
+        b.again = false;
+        const due = [...b.subs].filter((s) => s.ready() && (b.force || s.cursor < b.head));
+        b.force = false;
+        if (due.length === 0) break;
+        let from = Number.MAX_SAFE_INTEGER;
+        for (const s of due) if (s.cursor < from) from = s.cursor;
+        this.options.metrics.logReads.inc();
+        const page: StreamEvent[] = await readStream(this.sql, b.id, from, PAGE_SIZE);
+        const last = page.at(-1)?.sequence ?? 0;
+        if (last > b.head) b.head = last;
+        let progressed = false;
+        for (const s of due) {
+          if (!b.subs.has(s) || !s.ready()) continue;
+          const before = s.cursor;
+          if (s.deliver(page) === 'done') b.subs.delete(s);
+          if (s.cursor !== before || !b.subs.has(s)) progressed = true;
+        }
+        // A full page: there may be more than the head we know of. (No progress on a full page
+        // would mean a hole in the log; never spin on it.)
+        if (page.length === PAGE_SIZE && progressed) b.force = true;
+        // Subscribers skipped as not ready are woken by their own drain.
+        if (!b.again && !b.force) break;
+      }
+    } catch (err) {
+      // The safety poll wakes the budget again within SAFETY_POLL_MS.
+      b.force = true;
+      this.options.log.warn({ err, budgetId: b.id }, 'stream read failed');
+    } finally {
+      b.reading = false;
+      if (b.subs.size === 0 && this.budgets.get(b.id) === b) this.budgets.delete(b.id);
+    }
+  }
+}

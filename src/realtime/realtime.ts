@@ -1,0 +1,110 @@
+/**
+ * The real-time side of one instance, assembled: the hub (local fan-out, long-poll waiter, the
+ * write path's ChangeSink), the notifier (after-commit NOTIFY to other instances), the listener
+ * (their NOTIFYs to us) and the sockets. `src/server.ts` builds it with the server and stops it
+ * first at shutdown.
+ */
+import { randomUUID } from 'node:crypto';
+import type { TokenVerifier } from '../auth/verifier.js';
+import type { Config } from '../config/schema.js';
+import type { Sql } from '../db/sql.js';
+import type { RoutePlugin } from '../http/app.js';
+import type { Metrics } from '../http/metrics.js';
+import type { Logger } from '../log.js';
+import type { Processor } from '../sync/processor.js';
+import type { Connection } from './connection.js';
+import { Hub } from './hub.js';
+import { Listener } from './listener.js';
+import { Notifier } from './notifier.js';
+import { decodeNotice } from './notify-payload.js';
+import { DRAIN_GRACE_MS, socketRoute } from './socket-route.js';
+import { Sockets } from './sockets.js';
+
+export interface RealtimeOptions {
+  config: Config;
+  databaseUrl: string;
+  sql: Sql;
+  metrics: Metrics;
+  log: Logger;
+}
+
+export class Realtime {
+  readonly instanceId = randomUUID();
+  readonly hub: Hub;
+  readonly notifier: Notifier;
+  readonly listener: Listener;
+  private sockets: Sockets | undefined;
+  private stopped = false;
+
+  constructor(private readonly options: RealtimeOptions) {
+    const { config, sql, metrics } = options;
+    const log = options.log.child({ component: 'realtime', instanceId: this.instanceId });
+    this.notifier = new Notifier(sql, config.NOTIFY_CHANNEL, this.instanceId, metrics, log);
+    this.hub = new Hub(sql, {
+      safetyPollMs: config.SAFETY_POLL_MS,
+      publish: (pointers, membership) => this.notifier.publish(pointers, membership),
+      metrics,
+      log,
+    });
+    this.listener = new Listener({
+      url: options.databaseUrl,
+      channel: config.NOTIFY_CHANNEL,
+      heartbeatMs: config.LISTENER_HEARTBEAT_MS,
+      sendHeartbeat: (n) => this.notifier.sendHeartbeat(n),
+      onListen: () => this.hub.wakeAll(),
+      onNotify: (payload) => this.noticed(payload),
+      metrics,
+      log,
+    });
+    metrics.notifyQueueProbe = async () => {
+      const [row] = await sql<{ usage: number }[]>`SELECT pg_notification_queue_usage() AS usage`;
+      return row?.usage ?? 0;
+    };
+  }
+
+  /** The sockets need the write path, which needs the hub as its sink: hence a second step. */
+  attach(processor: Processor, verifier: TokenVerifier): RoutePlugin {
+    const { config, sql, metrics } = this.options;
+    this.sockets = new Sockets({ config, sql, hub: this.hub, processor, verifier, metrics, log: this.options.log.child({ component: 'socket' }) });
+    return socketRoute(this.sockets);
+  }
+
+  /** The open sockets (tests look at their send buffers). */
+  get connections(): ReadonlySet<Connection> {
+    return this.sockets?.connections ?? new Set();
+  }
+
+  /** Starts listening (resolves once LISTEN ran or failed; the watchdog retries), the poll and heartbeats. */
+  async start(): Promise<void> {
+    this.hub.startSafetyPoll();
+    this.sockets?.start();
+    await this.listener.start();
+  }
+
+  /** Shutdown, first half: sockets get 1001, long-polls answer, timers and the LISTEN connection stop. */
+  async drain(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    await this.sockets?.drain(DRAIN_GRACE_MS);
+    this.hub.close();
+    await this.listener.stop();
+  }
+
+  /** Shutdown, second half (after in-flight requests ended): the last notices go out. */
+  async close(): Promise<void> {
+    await this.drain();
+    await this.notifier.close();
+    this.options.metrics.notifyQueueProbe = undefined;
+  }
+
+  private noticed(payload: string): void {
+    const notice = decodeNotice(payload);
+    if (!notice) return;
+    if (notice.instanceId === this.instanceId) {
+      // Our own commits were delivered locally at commit time; only the heartbeat matters here.
+      if (notice.heartbeat !== undefined) this.listener.heartbeatEchoed();
+      return;
+    }
+    this.hub.changed(notice.pointers, notice.membership);
+  }
+}
