@@ -8,23 +8,12 @@
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
-import net from 'node:net';
 import postgres from 'postgres';
 import { startEmbeddedPostgres, type EmbeddedCluster } from '../src/db/embedded.js';
 import { migrate } from '../src/db/migrate.js';
 
 export const TEMPLATE_DB = 'budget_sync_template';
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 function withDatabase(url: string, database: string): string {
   const u = new URL(url);
@@ -50,7 +39,7 @@ async function main(): Promise<number> {
   const started = Date.now();
   if (!adminUrl) {
     dataDir = `.data/test-pg-${process.pid}`;
-    cluster = await startEmbeddedPostgres({ dir: dataDir, port: await freePort(), persistent: false });
+    cluster = await startEmbeddedPostgres({ dir: dataDir, persistent: false });
     adminUrl = cluster.url;
   }
   try {

@@ -7,24 +7,15 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import postgres from 'postgres';
-import { startEmbeddedPostgres } from '../../src/db/embedded.js';
+import { freePort, startEmbeddedPostgres } from '../../src/db/embedded.js';
+
+export { freePort };
 import { migrate } from '../../src/db/migrate.js';
 
 export const BENCH_SECRET = 'bench-secret-0123456789';
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 export interface BenchDb {
   url: string;
@@ -37,7 +28,7 @@ export async function benchDatabase(): Promise<BenchDb> {
   let stopCluster = async () => {};
   const dir = `.data/bench-pg-${process.pid}`;
   if (!adminUrl) {
-    const cluster = await startEmbeddedPostgres({ dir, port: await freePort(), persistent: false });
+    const cluster = await startEmbeddedPostgres({ dir, persistent: false });
     adminUrl = cluster.url;
     stopCluster = async () => {
       await cluster.stop().catch(() => {});

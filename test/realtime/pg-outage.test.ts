@@ -7,7 +7,6 @@
  * A dedicated embedded cluster (its own port and data folder under .data/), since it is stopped.
  */
 import fs from 'node:fs/promises';
-import net from 'node:net';
 import t from 'tap';
 import { startEmbeddedPostgres } from '../../src/db/embedded.js';
 import { migrate } from '../../src/db/migrate.js';
@@ -15,21 +14,11 @@ import { ev } from '../helpers/api.js';
 import { SyncClient, eventually } from './fixtures/client.js';
 import { Rest, listening, sleep } from './fixtures/harness.js';
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 const OUTAGE_MS = 10_000;
 const dir = `.data/rt-outage-${process.pid}`;
 // persistent: stop() must not delete the data folder between stop and start; it is removed here.
-const cluster = await startEmbeddedPostgres({ dir, port: await freePort(), persistent: true });
+const cluster = await startEmbeddedPostgres({ dir, persistent: true });
 t.teardown(async () => {
   await cluster.stop().catch(() => {});
   await fs.rm(dir, { recursive: true, force: true });
