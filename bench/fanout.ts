@@ -30,7 +30,7 @@ import { encodeNotice } from '../src/realtime/notify-payload.js';
 import { type ChangeSink, NO_SINK } from '../src/sync/changes.js';
 import { Membership } from '../src/sync/membership.js';
 import { Processor } from '../src/sync/processor.js';
-import { BENCH_SECRET, type Instance, JsonClient, benchDatabase, machine, percentile, startInstance, table } from './lib/env.js';
+import { BENCH_SECRET, type Instance, JsonClient, type SummaryRow, benchDatabase, machine, percentile, startInstance, table, writeSummary } from './lib/env.js';
 
 const { values } = parseArgs({
   options: {
@@ -40,6 +40,7 @@ const { values } = parseArgs({
     storm: { type: 'string', default: '5000' },
     'write-seconds': { type: 'string', default: '4' },
     markdown: { type: 'boolean', default: false },
+    json: { type: 'string' },
   },
 });
 const SECONDS = Number(values.seconds);
@@ -252,11 +253,25 @@ async function main(): Promise<void> {
   const instances = await Promise.all([startInstance(db.url, env), startInstance(db.url, env)]);
   const out: string[] = [`machine: ${machine()}`, `command: npm run bench:fanout${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`, ''];
   const all: Device[] = [];
+  const summary: SummaryRow[] = [];
   const clients = instances.map((i) => new JsonClient(i.port, token(WRITER)));
   try {
     process.stderr.write('write throughput…\n');
     out.push(`Write throughput, 8 writers × single-event batches, ${WRITE_SECONDS} s per variant, best of 2 interleaved rounds:`);
-    out.push(table(['variant', 'events/s', 'vs floor'], await writeThroughput(db.url), values.markdown), '');
+    const throughput = await writeThroughput(db.url);
+    out.push(table(['variant', 'events/s', 'vs floor'], throughput, values.markdown), '');
+    const [floorRow, notifierRow, inTxRow] = throughput as [(string | number)[], (string | number)[], (string | number)[]];
+    summary.push(
+      { benchmark: 'fanout', measured: 'writes with the coalesced notifier', value: `${notifierRow[1]} ev/s`, against: 'no NOTIFY at all', againstValue: `${floorRow[1]} ev/s`, ratio: `${notifierRow[2]}` },
+      {
+        benchmark: 'fanout',
+        measured: 'writes with the coalesced notifier',
+        value: `${notifierRow[1]} ev/s`,
+        against: 'NOTIFY inside the write transaction (target ≥ 1.5×)',
+        againstValue: `${inTxRow[1]} ev/s`,
+        ratio: `${(Number(notifierRow[1]) / Number(inTxRow[1])).toFixed(2)}×`,
+      },
+    );
 
     // Budgets owned by the writer; each gets one user with PER_BUDGET devices.
     const maxSockets = Math.max(...PHASES, STORM);
@@ -291,6 +306,10 @@ async function main(): Promise<void> {
       process.stderr.write(`latency with ${n} sockets…\n`);
       latencyRows.push(await latencyPhase(n, active, clients));
     }
+    for (const r of latencyRows) {
+      summary.push({ benchmark: 'fanout', measured: `commit → delivery p99, ${r[0]} sockets, ${r[2]} ev/s written`, value: `${r[6]} ms`, against: 'target', againstValue: '50 ms', ratio: `p50 ${r[4]} / p95 ${r[5]} ms` });
+    }
+    summary.push({ benchmark: 'fanout', measured: `server RSS per idle socket, ${rssRow[0]} sockets`, value: `${rssRow[3]} KiB`, against: 'target', againstValue: '16 KiB', ratio: `${(Number(rssRow[3]) / 16 * 100).toFixed(0)}%` });
     out.push(`Commit → delivery (ms), ${RATE} events/s requested in batches of ${EVENTS_PER_PUSH}, ${PER_BUDGET} sockets per budget, ${SECONDS} s after 2 s warm-up:`);
     out.push(table(['sockets', 'budgets', 'events/s written', 'deliveries/s', 'p50', 'p95', 'p99', 'max'], latencyRows, values.markdown), '');
     out.push('Memory, both instances together (subscribed idle sockets, RSS after 3 s):');
@@ -329,6 +348,17 @@ async function main(): Promise<void> {
         values.markdown,
       ),
     );
+    const gaps = all.reduce((n, d) => n + d.gaps, 0);
+    const repeats = all.reduce((n, d) => n + d.repeats, 0);
+    summary.push({
+      benchmark: 'fanout',
+      measured: `reconnect storm: ${victims.length} sockets back and resumed`,
+      value: `${stormMs} ms`,
+      against: 'target',
+      againstValue: '10000 ms',
+      ratio: `${behind} behind, ${gaps} gaps, ${repeats} repeats`,
+    });
+    await writeSummary(values.json, summary);
     out.push('', `total run ${((Date.now() - started) / 1000).toFixed(0)} s`);
     process.stdout.write(`${out.join('\n')}\n`);
   } finally {

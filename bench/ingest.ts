@@ -15,7 +15,7 @@ import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { mintDevToken } from '../src/auth/dev-verifier.js';
 import { createSql, type Sql } from '../src/db/sql.js';
-import { BENCH_SECRET, JsonClient, benchDatabase, machine, startInstance, table } from './lib/env.js';
+import { BENCH_SECRET, JsonClient, type SummaryRow, benchDatabase, machine, startInstance, table, writeSummary } from './lib/env.js';
 
 const { values } = parseArgs({
   options: {
@@ -23,6 +23,7 @@ const { values } = parseArgs({
     history: { type: 'string', default: '1000000' },
     markdown: { type: 'boolean', default: false },
     clients: { type: 'string', default: '1,4,16,32' },
+    json: { type: 'string' },
   },
 });
 const SECONDS = Number(values.seconds);
@@ -199,6 +200,37 @@ async function main(): Promise<void> {
   process.stdout.write(`machine: ${machine()}\ncommand: npm run bench:ingest -- --seconds ${SECONDS} --history ${HISTORY}\n\n`);
   process.stdout.write(`${table(headers, rows, values.markdown)}\n`);
   process.stdout.write(`\ntotal ${Math.round((Date.now() - started) / 1000)} s\n`);
+  await writeSummary(values.json, summary(rows));
+}
+
+/** The combined table's rows: each cell against its floor, and the history cells against the empty log. */
+function summary(rows: (string | number)[][]): SummaryRow[] {
+  const out: SummaryRow[] = [];
+  const empty = new Map<string, number>();
+  for (const [phase, , batch, clients, http, floor] of rows) {
+    const cell = `batch ${batch}, ${clients} clients`;
+    out.push({
+      benchmark: 'ingest',
+      measured: `POST /events, ${cell}${phase === 'history' ? `, ${HISTORY.toLocaleString('en')} events in log` : ''}`,
+      value: `${http} ev/s`,
+      against: 'the same SQL straight to Postgres',
+      againstValue: `${floor} ev/s`,
+      ratio: `${Math.round((Number(http) / Number(floor)) * 100)}%`,
+    });
+    if (phase === 'empty') empty.set(cell, Number(http));
+    else if (empty.has(cell)) {
+      const before = empty.get(cell) as number;
+      out.push({
+        benchmark: 'ingest',
+        measured: `per-event cost with ${HISTORY.toLocaleString('en')} events of history, ${cell}`,
+        value: `${http} ev/s`,
+        against: 'the same cell on an empty log',
+        againstValue: `${before} ev/s`,
+        ratio: `${Math.round((Number(http) / before) * 100)}%`,
+      });
+    }
+  }
+  return out;
 }
 
 await main();

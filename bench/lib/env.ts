@@ -164,3 +164,22 @@ export function table(headers: string[], rows: (string | number)[][], markdown =
 }
 
 export const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+
+/** One line of `npm run bench`'s combined table: a figure beside its floor, variant or target. */
+export interface SummaryRow {
+  benchmark: string;
+  measured: string;
+  value: string;
+  against: string;
+  againstValue: string;
+  ratio: string;
+}
+
+export const SUMMARY_HEADERS = ['benchmark', 'measured', 'value', 'against', 'its value', 'ratio'];
+
+/** Writes the rows for `bench/run.ts` when a bench is given `--json <file>`. */
+export async function writeSummary(file: string | undefined, rows: SummaryRow[]): Promise<void> {
+  if (file) await fs.writeFile(file, JSON.stringify(rows));
+}
+
+export const summaryCells = (r: SummaryRow) => [r.benchmark, r.measured, r.value, r.against, r.againstValue, r.ratio];
