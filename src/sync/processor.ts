@@ -73,13 +73,16 @@ export class Processor {
   }
 
   private async runBatch(events: ClientEvent[], actorId: string, mode: PushMode, careful: boolean): Promise<(PushResult | undefined)[]> {
-    const writer = new StreamWriter(Date.now());
+    // Created once the budget rows are locked: serverTime is then the time the batch got its turn,
+    // so it orders like the commits and does not count time spent waiting for a connection or lock.
+    let writer: StreamWriter | undefined;
     const membership: MembershipChange[] = [];
     const results = await this.sql.begin(async (tx) => {
       const budgetIds = [...new Set(events.map((e) => e.budgetId))].sort();
       const budgets = new Map(
         (await tx<BudgetRow[]>`SELECT * FROM budgets WHERE id = ANY(${tx.array(budgetIds)}::uuid[]) ORDER BY id FOR UPDATE`).map((b) => [b.id, b]),
       );
+      writer = new StreamWriter(Date.now());
       for (const b of budgets.values()) writer.track(b.id, b.last_sequence);
       const [memberRows, receipts] = await Promise.all([
         tx<{ budget_id: string }[]>`
@@ -112,7 +115,7 @@ export class Processor {
       await writer.flush(tx);
       return out;
     });
-    const pointers = writer.pointers();
+    const pointers = writer?.pointers() ?? [];
     if (pointers.length > 0) this.sink.committed(pointers, membership);
     return results;
   }
