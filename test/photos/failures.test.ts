@@ -4,8 +4,8 @@ import { AppError } from '../../src/errors/app-error.js';
 import type { UserRow } from '../../src/db/rows.js';
 import type { PhotoStore } from '../../src/storage/photo-store.js';
 import { photoCleanup } from '../../src/storage/photos.js';
-import { CDN, bytes, closedEndpoint, s3Env, startS3, storeFor } from './s3.js';
-import { startPhotoServer } from './server.js';
+import { CDN, bytes, closedEndpoint, s3Env, startS3, storeFor } from './fixtures/s3.js';
+import { startPhotoServer } from './fixtures/server.js';
 
 /**
  * Whatever fails, the users row never points at an object that does not exist

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { testConfig } from '../helpers/server.js';
 import { createS3PhotoStore } from '../../src/storage/s3-photo-store.js';
-import { s3Env, s3Store } from './s3.js';
+import { s3Env, s3Store } from './fixtures/s3.js';
 
 // Presigning is local: no server is needed, so the endpoint need not exist.
 const KEY = 'pending/alice/0b7c8a3e-5d4f-4e21-9a6b-2c1d3e4f5a6b';

@@ -2,8 +2,8 @@ import t from 'tap';
 import type { FastifyInstance } from 'fastify';
 import { Api } from '../helpers/api.js';
 import type { UserRow } from '../../src/db/rows.js';
-import { CDN, bytes, s3Env, startS3, storeFor } from './s3.js';
-import { startPhotoServer } from './server.js';
+import { CDN, bytes, s3Env, startS3, storeFor } from './fixtures/s3.js';
+import { startPhotoServer } from './fixtures/server.js';
 
 interface Ticket {
   url: string;

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { Api } from '../helpers/api.js';
-import { startPhotoServer } from './server.js';
+import { startPhotoServer } from './fixtures/server.js';
 
 t.test('without S3 settings the photo routes answer 503 STORAGE_NOT_CONFIGURED and the rest runs', async (t) => {
   const { app } = await startPhotoServer(t, {}, null);

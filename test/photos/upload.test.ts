@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
 import { randomUUID } from 'node:crypto';
-import { bytes, startS3, storeFor } from './s3.js';
+import { bytes, startS3, storeFor } from './fixtures/s3.js';
 
 /**
  * The store's side of the contract, over real HTTP: what the presigned URL lets a client upload and
