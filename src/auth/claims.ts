@@ -11,7 +11,8 @@ export const CLOCK_SKEW_SECONDS = 60;
 export function principalFromClaims(claims: Record<string, unknown>, nowMs = Date.now()): Principal {
   const now = Math.floor(nowMs / 1000);
   const { sub, exp, iat, auth_time: authTime } = claims;
-  if (typeof sub !== 'string' || sub.length === 0 || sub.length > 128) throw unauthenticated('token has no valid subject');
+  // A NUL cannot be stored in Postgres text; such a uid could never own a row.
+  if (typeof sub !== 'string' || sub.length === 0 || sub.length > 128 || sub.includes('\u0000')) throw unauthenticated('token has no valid subject');
   if (typeof exp !== 'number' || !Number.isFinite(exp)) throw unauthenticated('token has no expiry');
   if (exp <= now) throw new AppError('TOKEN_EXPIRED', 'token has expired');
   if (typeof iat !== 'number') throw unauthenticated('token has no issue time');
@@ -20,10 +21,14 @@ export function principalFromClaims(claims: Record<string, unknown>, nowMs = Dat
     throw unauthenticated('token authenticated in the future');
   }
   const principal: Principal = { uid: sub, expiresAt: exp * 1000 };
-  if (typeof claims.email === 'string') principal.email = claims.email;
-  if (typeof claims.name === 'string') principal.name = claims.name;
+  // Profile claims are the user's own text (a display name); NULs are dropped rather than locking
+  // the user out with a 500 on every request.
+  if (typeof claims.email === 'string') principal.email = stripNul(claims.email);
+  if (typeof claims.name === 'string') principal.name = stripNul(claims.name);
   return principal;
 }
 
 export const unauthenticated = (message: string, cause?: unknown): AppError =>
   new AppError('UNAUTHENTICATED', message, undefined, { cause });
+
+const stripNul = (s: string) => s.replaceAll('\u0000', '');

@@ -127,7 +127,7 @@ export function parseClientEvent(raw: unknown): ParsedEvent {
     delete input.event;
   }
   const type = input.eventType;
-  if (typeof type !== 'string' || !(type in CHECKERS)) {
+  if (typeof type !== 'string' || !Object.hasOwn(CHECKERS, type)) {
     const known = typeof type === 'string' && (SERVER_EVENT_TYPES as readonly string[]).includes(type);
     return reject(raw, 'VALIDATION_FAILED', known ? `${type} is written by the server only` : 'unknown eventType', [
       { path: '/eventType', message: `must be one of ${CLIENT_EVENT_TYPES.join(', ')}` },

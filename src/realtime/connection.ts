@@ -165,6 +165,17 @@ export class Connection implements SubscriptionSocket, MembershipTarget {
   // ---- client messages ------------------------------------------------------------------------
 
   private received(data: RawData, isBinary: boolean): void {
+    // A throw here would escape the 'message' listener and end the process (one frame must never
+    // take down every socket of the instance); treat it as an internal error of this message.
+    try {
+      this.receive(data, isBinary);
+    } catch (err) {
+      this.deps.log.error({ err, connectionId: this.id }, 'socket message failed');
+      this.send(errorMessage(toAppError(err)));
+    }
+  }
+
+  private receive(data: RawData, isBinary: boolean): void {
     if (this.closing) return;
     if (!this.rate.take()) {
       this.close(4429, new AppError('RATE_LIMITED', `more than ${this.deps.config.WS_MAX_MESSAGES_PER_SECOND} messages per second`));

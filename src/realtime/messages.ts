@@ -74,7 +74,8 @@ export function parseFrame(data: Buffer | ArrayBuffer | Buffer[], isBinary: bool
   const ref = CHECKERS.ping.Check({ type: 'ping', id: value.id }) ? (value.id as MessageRef) : undefined;
   const type = value.type;
   if (typeof type !== 'string' || !Object.hasOwn(CHECKERS, type)) {
-    return invalid(`unknown message type ${JSON.stringify(typeof type === 'string' ? type.slice(0, 40) : type)}`, ref);
+    // Never stringify a non-string `type`: 10,000 levels of nesting overflow JSON.stringify's stack.
+    return invalid(typeof type === 'string' ? `unknown message type ${JSON.stringify(type.slice(0, 40))}` : 'the message `type` must be a string', ref);
   }
   const checker = CHECKERS[type as keyof typeof CHECKERS];
   if (!checker.Check(value)) {

@@ -41,6 +41,6 @@ t.test('frames: text JSON objects of a known type with the right fields', async 
   t.match(frame({ type: 'subscribe', budgetId: uuid(), after: -1, id: 'r' }), { ok: false, ref: 'r', error: { details: [{ path: '/after' }] } });
   t.match(frame({ type: 'push', id: 'p', events: [] }), { ok: false, ref: 'p' });
   t.match(frame({ type: 'ping', id: { no: 1 } }), { ok: false, ref: undefined }, 'an id of the wrong type is not echoed');
-  t.match(frame({ type: 5 }), { ok: false, error: { message: /unknown message type/ } });
+  t.match(frame({ type: 5 }), { ok: false, error: { code: 'INVALID_MESSAGE', message: /must be a string/ } });
   t.match(frame({ type: 'toString' }), { ok: false, error: { message: /unknown message type/ } });
 });
