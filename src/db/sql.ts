@@ -18,6 +18,37 @@ const int8AsNumber = {
   },
 };
 
+/**
+ * porsager 3.4.9 batches small writes with `setImmediate(nextWrite)` and does not cancel that timer
+ * when the socket closes; if Postgres goes away in between, `nextWrite` calls `null.write` and the
+ * TypeError is uncaught — seen killing both server processes of the convergence suite while its
+ * Postgres was stopped. The connection is already closed and its queries already failed, so the lost
+ * chunk is harmless: that one error is logged and swallowed. Anything else keeps Node's default
+ * (print and exit 1).
+ */
+export function isPorsagerClosedSocketWrite(err: unknown): boolean {
+  return (
+    err instanceof TypeError &&
+    /reading 'write'/.test(err.message) &&
+    /nextWrite/.test(err.stack ?? '') &&
+    /postgres[\\/]src[\\/]connection\.js/.test(err.stack ?? '')
+  );
+}
+
+let guardInstalled = false;
+function guardClosedSocketWrites(): void {
+  if (guardInstalled) return;
+  guardInstalled = true;
+  process.on('uncaughtException', (err) => {
+    if (isPorsagerClosedSocketWrite(err)) {
+      process.stderr.write(`postgres: dropped a write to a closed connection (${err.message})\n`);
+      return;
+    }
+    process.stderr.write(`${err.stack ?? String(err)}\n`);
+    process.exit(1);
+  });
+}
+
 export interface SqlOptions {
   max?: number;
   applicationName?: string;
@@ -27,6 +58,7 @@ export interface SqlOptions {
 
 /** The one place a `postgres()` client is built, so every pool shares the same types and settings. */
 export function createSql(url: string, options: SqlOptions = {}): Sql {
+  guardClosedSocketWrites();
   return postgres(url, {
     max: options.max ?? 10,
     idle_timeout: options.idleTimeout ?? 30,
