@@ -12,170 +12,83 @@
  * Edits are applied to the local layer at once (optimistic) and queued; they go out whenever the
  * server is reachable, and the stream later confirms them. Work runs under one lock — every change
  * of local state is one store transaction, one at a time — while network calls run outside it.
+ *
+ * This file is the app-facing surface; the work is done by the parts it ties together:
+ * `engine.ts` (shared state, the lock, waiting), `pusher.ts` (the outbox going out),
+ * `follower.ts` (the stream coming in, snapshots, membership) and `transports.ts`.
  */
-import { Backoff, type BackoffOptions, sleep } from './backoff.js';
 import { TypedEmitter } from './emitter.js';
-import { type FetchLike, HttpApi, HttpError, NetworkError } from './http.js';
-import { Inbox } from './inbox.js';
-import { type ConflictReport, type CreatedBudget, MAX_BATCH, Outbox, type RejectedReport, type Settlement } from './outbox.js';
-import { type LocalStore, MemoryStore } from './store.js';
-import { type GetToken, TokenSource } from './token.js';
-import { LongPollTransport } from './transport-longpoll.js';
-import { SocketTransport, type WebSocketConstructorLike } from './transport-socket.js';
-import { NotConnectedError, type Transport, type TransportName, type TransportSink } from './transport.js';
-import {
-  type Budget,
-  type BudgetCreateEvent,
-  type Category,
-  type DropReason,
-  type Expense,
-  type OutboundEvent,
-  type OutboxEntry,
-  type Participant,
-  type PushMode,
-  type QueuedEvent,
-  type RecordKind,
-  type StreamEvent,
-} from './types.js';
+import { Engine } from './engine.js';
+import { Follower } from './follower.js';
+import type { FlushOptions, SyncClientEvents, SyncClientOptions } from './options.js';
+import { Pusher } from './pusher.js';
+import type { LocalStore } from './store.js';
+import { createTransport } from './transports.js';
+import type { Budget, BudgetCreateEvent, Category, Expense, OutboundEvent, OutboxEntry, Participant, QueuedEvent, RecordKind } from './types.js';
 import * as check from './values.js';
-import { LocalView } from './view.js';
 
-export interface SyncClientOptions {
-  /** `https://api.example.com` (the socket URL is derived: `wss://api.example.com/sync`). */
-  baseUrl: string;
-  /** The app's ID token; `forceRefresh` after the server refused the last one. */
-  getToken: GetToken;
-  /** Default: a new MemoryStore. */
-  store?: LocalStore;
-  /** Default: `socket`. */
-  transport?: TransportName;
-  /** The user's id; default: the token's `sub` claim, else `GET /user`. */
-  userId?: string;
-  /** A browser-style WebSocket constructor (browsers, React Native); default: the `ws` package. */
-  WebSocket?: WebSocketConstructorLike;
-  /** Default: the global `fetch`. */
-  fetch?: FetchLike;
-  /** Default `stopOnError`. */
-  pushMode?: PushMode;
-  /** Events per push, 1..25 (default 25). */
-  batchSize?: number;
-  backoff?: BackoffOptions;
-  /** Long-poll: seconds the server may hold a poll (default 20). */
-  longPollWaitSeconds?: number;
-  /** Long-poll: how often to re-read the user's budgets (default 30 s). */
-  membershipPollMs?: number;
-  /** Refresh the token this long before it expires (default 60 s). */
-  tokenRefreshMarginMs?: number;
-  /** The device clock for `when` (default `Date.now`). */
-  now?: () => number;
-}
-
-/** What the client tells the app. */
-export interface SyncClientEvents {
-  /** The server is reachable (socket: `hello` received; long-poll: a request was answered). */
-  connected: { transport: TransportName };
-  disconnected: { transport: TransportName; reason: string; code?: number };
-  /** Every followed budget has applied the stream up to what the server had. */
-  caughtUp: { cursors: Record<string, number> };
-  /** The local layer of a budget changed (an edit, a stream event, a result, a snapshot). */
-  change: { budgetId: string };
-  /** The server confirmed one of this device's events. */
-  confirmed: { event: QueuedEvent; status: 'accepted' | 'duplicate'; sequence: number };
-  /** An event was dropped: the record changed on the server; `record` now shows locally. */
-  conflict: ConflictReport;
-  /** An event was dropped: the server refused it (`error.code`). */
-  rejected: RejectedReport;
-  /** A budget's local data was dropped; `discarded` = its events that never reached the server. */
-  revoked: { budgetId: string; reason: DropReason; discarded: QueuedEvent[] };
-  /** The user's set of budgets changed (a budget was loaded, or dropped). */
-  membership: { budgetId: string; change: 'added' | 'removed' };
-  /** Something failed that the client will retry or that the app may want to log. */
-  error: { error: unknown; context: string };
-}
-
-export interface FlushOptions {
-  /** Default 30 s. */
-  timeoutMs?: number;
-}
+export type { FlushOptions, SyncClientEvents, SyncClientOptions } from './options.js';
 
 type EditFields<T> = { [K in keyof T]?: T[K] };
 
 export class SyncClient extends TypedEmitter<SyncClientEvents> {
   readonly store: LocalStore;
-  private readonly tokens: TokenSource;
-  private readonly http: HttpApi;
-  private readonly view: LocalView;
-  private readonly outbox: Outbox;
-  private readonly inbox: Inbox;
-  private readonly transportName: TransportName;
-  private transport: Transport | undefined;
-  private uid: string | undefined;
-  private running = false;
-  private stopping = new AbortController();
-  private lockTail: Promise<unknown> = Promise.resolve();
-  private deliveryTail: Promise<unknown> = Promise.resolve();
-  private readonly cursors = new Map<string, number>();
-  private readonly targets = new Map<string, number>();
-  private caughtUp = false;
-  private readonly bootstraps = new Map<string, Promise<void>>();
-  private pushing = false;
-  private pushAgain = false;
-  private readonly pushBackoff: Backoff;
-  private retryWake = new AbortController();
-  private readonly waiters = new Set<() => void>();
-  private readonly now: () => number;
+  private readonly e: Engine;
+  private readonly follower: Follower;
+  private readonly pusher: Pusher;
+  /** `start()` and `stop()` run one after the other, never interleaved. */
+  private lifecycle: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly options: SyncClientOptions) {
+  constructor(options: SyncClientOptions) {
     super((error, type) => this.emit('error', { error, context: `listener of ${String(type)}` }));
-    this.store = options.store ?? new MemoryStore();
-    this.tokens = new TokenSource(options.getToken, options.tokenRefreshMarginMs ?? 60_000);
-    this.http = new HttpApi(options.baseUrl, this.tokens, options.fetch);
-    this.view = new LocalView(this.store, () => this.me());
-    this.outbox = new Outbox(this.store, this.view);
-    this.inbox = new Inbox(this.store, this.view, this.outbox, () => this.me());
-    this.transportName = options.transport ?? 'socket';
-    this.pushBackoff = new Backoff(options.backoff);
-    this.now = options.now ?? Date.now;
+    this.e = new Engine(options, (type, payload) => this.emit(type, payload));
+    this.store = this.e.store;
+    this.follower = new Follower(this.e);
+    this.pusher = new Pusher(this.e, this.follower);
   }
 
   // ---- lifecycle ----------------------------------------------------------------------------
 
   /** Goes online: follows every stored budget from its cursor, discovers new ones, sends the outbox. */
-  async start(): Promise<void> {
-    if (this.running) return;
-    await this.ensureUserId();
-    this.running = true;
-    this.stopping = new AbortController();
-    this.cursors.clear();
-    for (const id of await this.store.budgetIds()) {
-      const cursor = await this.store.getCursor(id);
-      if (cursor !== undefined) this.cursors.set(id, cursor);
-    }
-    this.transport = this.createTransport();
-    this.transport.start();
-    this.kickPush();
+  start(): Promise<void> {
+    return this.transition(async () => {
+      const e = this.e;
+      if (e.running) return;
+      await e.ensureUserId();
+      e.running = true;
+      e.stopping = new AbortController();
+      await this.follower.load();
+      e.transport = createTransport(e, this.follower.sink(() => {
+        this.pusher.wake();
+        this.pusher.kick();
+      }));
+      e.transport.start();
+      this.pusher.kick();
+    });
   }
 
   /** Goes offline: closes the transport, cancels requests in flight. Local state stays as it is. */
-  async stop(): Promise<void> {
-    if (!this.running) return;
-    this.running = false;
-    this.stopping.abort();
-    this.retryWake.abort();
-    await this.transport?.stop();
-    this.transport = undefined;
-    this.targets.clear();
-    this.caughtUp = false;
-    this.notify();
-    await this.lockTail.catch(() => {});
+  stop(): Promise<void> {
+    return this.transition(async () => {
+      const e = this.e;
+      if (!e.running) return;
+      e.running = false;
+      e.stopping.abort();
+      this.pusher.wake();
+      await e.transport?.stop();
+      e.transport = undefined;
+      this.follower.offline();
+      e.notify();
+      await e.idle();
+    });
   }
 
   get connected(): boolean {
-    return this.transport?.connected ?? false;
+    return this.e.transport?.connected ?? false;
   }
 
   get userId(): string | undefined {
-    return this.uid;
+    return this.e.uid;
   }
 
   /**
@@ -183,55 +96,57 @@ export class SyncClient extends TypedEmitter<SyncClientEvents> {
    * applied the stream up to the server's last sequence as read here. Needs `start()`.
    */
   async flush(options: FlushOptions = {}): Promise<void> {
-    if (!this.running) throw new Error('SyncClient.flush: call start() first');
+    const e = this.e;
+    if (!e.running) throw new Error('SyncClient.flush: call start() first');
     const deadline = Date.now() + (options.timeoutMs ?? 30_000);
-    this.kickPush();
-    await this.waitUntil(async () => (await this.outbox.unsent()).length === 0, deadline, 'the outbox to be sent');
-    await this.retryUntil(() => this.discover(), deadline);
+    const cursors = this.follower.cursors;
+    this.pusher.kick();
+    await e.waitUntil(async () => (await e.outbox.unsent()).length === 0, deadline, 'the outbox to be sent');
+    await e.retryUntil(() => this.follower.discover(), deadline);
     const targets = new Map<string, number>();
-    for (const budgetId of [...this.cursors.keys()]) {
-      const seq = await this.retryUntil(() => this.http.lastSequence(budgetId, this.stopping.signal).catch((err: unknown) => this.lostAccess(budgetId, err)), deadline);
+    for (const budgetId of [...cursors.keys()]) {
+      const seq = await e.retryUntil(() => e.http.lastSequence(budgetId, e.signal).catch((err: unknown) => this.follower.lostAccess(budgetId, err)), deadline);
       if (seq !== undefined) targets.set(budgetId, seq);
     }
-    await this.waitUntil(async () => [...targets].every(([id, seq]) => (this.cursors.get(id) ?? Infinity) >= seq), deadline, 'the stream');
-    await this.waitUntil(async () => (await this.store.outbox()).length === 0, deadline, 'the stream to confirm the outbox');
+    await e.waitUntil(async () => [...targets].every(([id, seq]) => (cursors.get(id) ?? Infinity) >= seq), deadline, 'the stream');
+    await e.waitUntil(async () => (await e.store.outbox()).length === 0, deadline, 'the stream to confirm the outbox');
   }
 
   // ---- reading the local layer --------------------------------------------------------------
 
   async budgets(): Promise<Budget[]> {
     const out: Budget[] = [];
-    for (const id of await this.store.budgetIds()) {
-      const b = await this.store.get('local', 'budget', id, id);
+    for (const id of await this.e.store.budgetIds()) {
+      const b = await this.e.store.get('local', 'budget', id, id);
       if (b) out.push(b);
     }
     return out.sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
   }
 
   budget(budgetId: string): Promise<Budget | undefined> {
-    return this.store.get('local', 'budget', budgetId, budgetId);
+    return this.e.store.get('local', 'budget', budgetId, budgetId);
   }
 
   async categories(budgetId: string): Promise<Category[]> {
-    return sortById(await this.store.list('local', 'category', budgetId));
+    return sortById(await this.e.store.list('local', 'category', budgetId));
   }
 
   async expenses(budgetId: string): Promise<Expense[]> {
-    return sortById(await this.store.list('local', 'expense', budgetId));
+    return sortById(await this.e.store.list('local', 'expense', budgetId));
   }
 
   async participants(budgetId: string): Promise<Participant[]> {
-    return (await this.store.list('local', 'participant', budgetId)).sort((a, b) => a.userId.localeCompare(b.userId));
+    return (await this.e.store.list('local', 'participant', budgetId)).sort((a, b) => a.userId.localeCompare(b.userId));
   }
 
   /** The outbox (entries with `acceptedSequence` are confirmed and wait for the stream). */
   pending(): Promise<OutboxEntry[]> {
-    return this.store.outbox();
+    return this.e.store.outbox();
   }
 
   /** The applied cursor of a budget (undefined: not loaded). */
   cursor(budgetId: string): number | undefined {
-    return this.cursors.get(budgetId);
+    return this.follower.cursors.get(budgetId);
   }
 
   // ---- edits: optimistic, queued ------------------------------------------------------------
@@ -239,7 +154,7 @@ export class SyncClient extends TypedEmitter<SyncClientEvents> {
   /** Creates a budget (offline too); it reaches the server through `POST /budget`. */
   async createBudget(input: { title: string; details?: string | null; id?: string }): Promise<BudgetCreateEvent> {
     const budgetId = input.id === undefined ? crypto.randomUUID() : check.uuid(input.id, 'id');
-    const event: BudgetCreateEvent = { eventId: crypto.randomUUID(), eventType: 'budget.create', budgetId, recordId: budgetId, when: this.now(), title: check.text(input.title, 'title', 200) };
+    const event: BudgetCreateEvent = { eventId: crypto.randomUUID(), eventType: 'budget.create', budgetId, recordId: budgetId, when: this.e.now(), title: check.text(input.title, 'title', 200) };
     if (input.details !== undefined) event.details = input.details === null ? null : check.text(input.details, 'details', 2000, 0);
     return this.enqueue(event);
   }
@@ -297,20 +212,20 @@ export class SyncClient extends TypedEmitter<SyncClientEvents> {
 
   /** An invite token for the budget (any member may invite). */
   createInvite(budgetId: string, options: { expiresInSeconds?: number; maxUses?: number } = {}): Promise<{ token: string; expiresAt: number }> {
-    return this.http.createInvite(check.uuid(budgetId, 'budgetId'), options);
+    return this.e.http.createInvite(check.uuid(budgetId, 'budgetId'), options);
   }
 
   /** Joins through an invite, then loads the budget and follows it. */
   async join(token: string): Promise<Budget> {
-    const { budget } = await this.http.acceptInvite(token);
-    await this.bootstrap(budget.id, 'added');
+    const { budget } = await this.e.http.acceptInvite(token);
+    await this.follower.bootstrap(budget.id, 'added');
     return budget;
   }
 
   /** Leaves a budget and drops its local data. */
   async leave(budgetId: string): Promise<void> {
-    await this.http.leave(check.uuid(budgetId, 'budgetId'));
-    await this.drop(budgetId, 'left');
+    await this.e.http.leave(check.uuid(budgetId, 'budgetId'));
+    await this.follower.drop(budgetId, 'left');
   }
 
   // ---- internals: edits ---------------------------------------------------------------------
@@ -318,12 +233,12 @@ export class SyncClient extends TypedEmitter<SyncClientEvents> {
   private async add(budgetId: string, eventType: 'category.add' | 'expense.add', id: string | undefined, fields: Partial<OutboundEvent>): Promise<OutboundEvent> {
     const bid = check.uuid(budgetId, 'budgetId');
     const recordId = id === undefined ? crypto.randomUUID() : check.uuid(id, 'id');
-    return this.locked(async () => {
-      if (!(await this.store.get('local', 'budget', bid, bid))) throw new Error(`no budget ${bid} here`);
-      const event: OutboundEvent = { eventId: crypto.randomUUID(), eventType, budgetId: bid, recordId, when: this.now(), ...fields };
-      await this.outbox.enqueue(event);
+    return this.e.locked(async () => {
+      if (!(await this.e.store.get('local', 'budget', bid, bid))) throw new Error(`no budget ${bid} here`);
+      const event: OutboundEvent = { eventId: crypto.randomUUID(), eventType, budgetId: bid, recordId, when: this.e.now(), ...fields };
+      await this.e.outbox.enqueue(event);
       return event;
-    }).then((e) => this.queued(e));
+    }).then((ev) => this.queued(ev));
   }
 
   private async edit(eventType: OutboundEvent['eventType'], budgetId: string, recordId: string, fields: Partial<OutboundEvent>): Promise<OutboundEvent> {
@@ -332,366 +247,34 @@ export class SyncClient extends TypedEmitter<SyncClientEvents> {
     const isDelete = eventType.endsWith('.delete');
     if (!isDelete && Object.keys(fields).length === 0) throw new TypeError(`${eventType} needs at least one field to change`);
     const kind = eventType.split('.')[0] as RecordKind;
-    return this.locked(async () => {
-      const current = await this.store.get('local', kind, bid, rid);
+    return this.e.locked(async () => {
+      const current = await this.e.store.get('local', kind, bid, rid);
       if (!current || !('version' in current)) throw new Error(`no ${kind} ${rid} in budget ${bid} here`);
-      const event: OutboundEvent = { eventId: crypto.randomUUID(), eventType, budgetId: bid, recordId: rid, when: this.now(), version: current.version, ...fields };
-      await this.outbox.enqueue(event);
+      const event: OutboundEvent = { eventId: crypto.randomUUID(), eventType, budgetId: bid, recordId: rid, when: this.e.now(), version: current.version, ...fields };
+      await this.e.outbox.enqueue(event);
       return event;
-    }).then((e) => this.queued(e));
+    }).then((ev) => this.queued(ev));
   }
 
   private async enqueue<E extends QueuedEvent>(event: E): Promise<E> {
-    await this.ensureUserId();
-    await this.locked(() => this.outbox.enqueue(event));
+    await this.e.ensureUserId();
+    await this.e.locked(() => this.e.outbox.enqueue(event));
     return this.queued(event);
   }
 
   private queued<E extends QueuedEvent>(event: E): E {
     this.emit('change', { budgetId: event.budgetId });
-    this.notify();
-    this.kickPush();
+    this.e.notify();
+    this.pusher.kick();
     return event;
-  }
-
-  // ---- internals: pushing -------------------------------------------------------------------
-
-  private kickPush(): void {
-    if (!this.running) return;
-    this.pushAgain = true;
-    if (this.pushing) return;
-    this.pushing = true;
-    void (async () => {
-      try {
-        while (this.running && this.pushAgain) {
-          this.pushAgain = false;
-          await this.pushAll();
-        }
-      } finally {
-        this.pushing = false;
-      }
-    })();
-  }
-
-  /** Sends batches until the outbox has nothing unsent (or the client stops). */
-  private async pushAll(): Promise<void> {
-    const size = Math.max(1, Math.min(MAX_BATCH, this.options.batchSize ?? MAX_BATCH));
-    while (this.running) {
-      const batch = await this.locked(() => this.outbox.nextBatch(size));
-      if (!batch) return;
-      try {
-        let settled: Settlement;
-        if (batch.kind === 'create') {
-          settled = await this.pushCreate(batch.entry);
-        } else {
-          const transport = this.transport;
-          if (!transport) return;
-          const results = await transport.push(batch.entries.map((e) => e.event as OutboundEvent), this.options.pushMode ?? 'stopOnError');
-          settled = await this.locked(() => this.outbox.settle(batch.entries, results));
-        }
-        this.pushBackoff.reset();
-        await this.afterSettle(settled);
-      } catch (err) {
-        if (!this.running) return;
-        // Offline is not an error worth reporting (`disconnected` says it); anything else is.
-        if (!(err instanceof NotConnectedError || err instanceof NetworkError)) this.emit('error', { error: err, context: 'push' });
-        // Wait, then send the same events again (same eventIds); a new connection wakes us early.
-        this.retryWake = new AbortController();
-        const retryAfter = err instanceof HttpError ? err.retryAfterMs : undefined;
-        await sleep(retryAfter ?? this.pushBackoff.next(), this.retryWake.signal);
-      }
-    }
-  }
-
-  private async pushCreate(entry: OutboxEntry): Promise<Settlement> {
-    const e = entry.event as BudgetCreateEvent;
-    let answer: { created: CreatedBudget; replayed: boolean };
-    try {
-      const body = { eventId: e.eventId, id: e.budgetId, title: e.title, when: e.when, ...(e.details === undefined ? {} : { details: e.details }) };
-      answer = await this.http.createBudget(body, this.stopping.signal);
-    } catch (err) {
-      if (!(err instanceof HttpError) || err.transient || err.status === 401) throw err;
-      const error = { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) };
-      const refused = await this.locked(async () => {
-        const r = await this.outbox.rejectCreate(entry, error);
-        if (r.dropLocal) await this.inbox.drop(e.budgetId);
-        return r;
-      });
-      if (refused.dropLocal) this.emit('revoked', { budgetId: e.budgetId, reason: 'rejected', discarded: [] });
-      return refused;
-    }
-    return this.locked(() => this.outbox.settleCreate(entry, answer.created, answer.replayed));
-  }
-
-  private async afterSettle(s: Settlement): Promise<void> {
-    const budgets = new Set<string>();
-    for (const c of s.confirmed) {
-      budgets.add(c.event.budgetId);
-      this.emit('confirmed', c);
-    }
-    for (const c of s.conflicts) {
-      budgets.add(c.event.budgetId);
-      this.emit('conflict', c);
-    }
-    for (const r of s.rejected) {
-      budgets.add(r.event.budgetId);
-      this.emit('rejected', r);
-    }
-    for (const budgetId of s.createdBudgets) {
-      const cursor = await this.store.getCursor(budgetId);
-      if (cursor !== undefined) this.cursors.set(budgetId, cursor);
-      this.transport?.follow(budgetId);
-    }
-    for (const budgetId of budgets) this.emit('change', { budgetId });
-    for (const budgetId of s.deletedBudgets) await this.drop(budgetId, 'deleted');
-    for (const budgetId of s.suspectBudgets) await this.verifyAccess(budgetId);
-    this.notify();
-  }
-
-  // ---- internals: the stream ----------------------------------------------------------------
-
-  /** Applies stream events of one budget; fills a gap from `GET /events`. One delivery at a time. */
-  private deliver(budgetId: string, events: StreamEvent[]): Promise<void> {
-    const run = this.deliveryTail.then(() => this.deliverNow(budgetId, events));
-    this.deliveryTail = run.catch(() => {});
-    return run;
-  }
-
-  private async deliverNow(budgetId: string, events: StreamEvent[]): Promise<void> {
-    let batch = events;
-    const backoff = new Backoff(this.options.backoff);
-    for (;;) {
-      const outcome = await this.locked(() => this.inbox.apply(budgetId, batch));
-      if (outcome.status === 'unknown') return;
-      if (outcome.dropped) return this.dropped(budgetId, outcome.dropped.reason, outcome.dropped.discarded);
-      this.cursors.set(budgetId, outcome.cursor);
-      if (outcome.applied > 0) this.emit('change', { budgetId });
-      this.checkCaughtUp();
-      this.notify();
-      if (!outcome.gap || !this.running) return;
-      const after = outcome.cursor;
-      try {
-        const page = await this.http.events(budgetId, after, { count: 500, wait: 0, signal: this.stopping.signal });
-        if (page.events.length === 0) return; // nothing new on the server's side: wait for the stream
-        batch = [...page.events, ...batch.filter((e) => e.sequence > after)];
-      } catch (err) {
-        if (err instanceof HttpError && err.status === 410) return this.bootstrap(budgetId, 'resync');
-        // No answer: try again a few times (the events after the gap are kept meanwhile).
-        if (err instanceof NetworkError && this.running && backoff.attempts < 5) {
-          await sleep(backoff.next(), this.stopping.signal);
-          continue;
-        }
-        return void (await this.lostAccess(budgetId, err));
-      }
-    }
-  }
-
-  /**
-   * Loads a budget from its snapshot (new membership, or the cursor became unusable), then follows
-   * its stream from the snapshot's lastSequence. Retries until it succeeds, the budget turns out to
-   * be gone (dropped), or the client stops.
-   */
-  private bootstrap(budgetId: string, why: 'added' | 'resync'): Promise<void> {
-    const running = this.bootstraps.get(budgetId);
-    if (running) return running;
-    const task = (async () => {
-      const backoff = new Backoff(this.options.backoff);
-      const isNew = !this.cursors.has(budgetId);
-      for (;;) {
-        try {
-          const snapshot = await this.http.snapshot(budgetId, this.stopping.signal);
-          await this.locked(() => this.inbox.bootstrap(snapshot));
-          this.cursors.set(budgetId, snapshot.lastSequence);
-          this.targets.set(budgetId, snapshot.lastSequence);
-          this.transport?.follow(budgetId);
-          if (isNew && why === 'added') this.emit('membership', { budgetId, change: 'added' });
-          this.emit('change', { budgetId });
-          this.checkCaughtUp();
-          this.notify();
-          return;
-        } catch (err) {
-          if (err instanceof HttpError && (err.status === 403 || err.status === 404)) return void (await this.lostAccess(budgetId, err));
-          if (!this.running) return;
-          if (!(err instanceof NetworkError)) this.emit('error', { error: err, context: `snapshot ${budgetId}` });
-          await sleep(backoff.next(), this.stopping.signal);
-        }
-      }
-    })().finally(() => this.bootstraps.delete(budgetId));
-    this.bootstraps.set(budgetId, task);
-    return task;
-  }
-
-  /**
-   * `GET /budgets`: loads budgets this device does not have, and checks the ones the list lacks
-   * (dropped when the server confirms with 403/404). Budgets created here and not yet sent have no
-   * cursor and are left alone.
-   */
-  private async discover(): Promise<void> {
-    const budgets = await this.http.budgets(this.stopping.signal);
-    const ids = new Set(budgets.map((b) => b.id));
-    const loads: Promise<void>[] = [];
-    for (const id of ids) if (!this.cursors.has(id)) loads.push(this.bootstrap(id, 'added'));
-    for (const id of [...this.cursors.keys()]) if (!ids.has(id)) loads.push(this.verifyAccess(id));
-    await Promise.all(loads);
-  }
-
-  /** Asks the server whether the user still has the budget; drops it when not. */
-  private async verifyAccess(budgetId: string): Promise<void> {
-    try {
-      await this.http.request('GET', `/budgets/${budgetId}`, undefined, this.stopping.signal);
-    } catch (err) {
-      await this.lostAccess(budgetId, err);
-    }
-  }
-
-  /** 403 / 404 → drop the budget; anything else is reported (and rethrown when it is the network). */
-  private async lostAccess(budgetId: string, err: unknown): Promise<undefined> {
-    if (err instanceof HttpError && (err.status === 403 || err.status === 404)) {
-      await this.drop(budgetId, err.status === 403 ? 'removed' : 'deleted');
-      return undefined;
-    }
-    if (err instanceof NetworkError) throw err;
-    if (this.running) this.emit('error', { error: err, context: `budget ${budgetId}` });
-    return undefined;
-  }
-
-  /** Drops a budget's local data (nothing happens when there is none). */
-  private async drop(budgetId: string, reason: DropReason): Promise<void> {
-    this.transport?.unfollow(budgetId);
-    const result = await this.locked(async () => {
-      const known = (await this.store.budgetIds()).includes(budgetId);
-      return known ? await this.inbox.drop(budgetId) : undefined;
-    });
-    if (result) this.dropped(budgetId, reason, result);
-    else this.cursors.delete(budgetId);
-  }
-
-  private dropped(budgetId: string, reason: DropReason, discarded: QueuedEvent[]): void {
-    this.transport?.unfollow(budgetId);
-    this.cursors.delete(budgetId);
-    this.targets.delete(budgetId);
-    this.emit('revoked', { budgetId, reason, discarded });
-    this.emit('membership', { budgetId, change: 'removed' });
-    this.emit('change', { budgetId });
-    this.checkCaughtUp();
-    this.notify();
-  }
-
-  private checkCaughtUp(): void {
-    if (!this.transport?.connected) return;
-    const ok = [...this.cursors].every(([id, cursor]) => {
-      const target = this.targets.get(id);
-      return target !== undefined && cursor >= target;
-    });
-    if (ok && !this.caughtUp) this.emit('caughtUp', { cursors: Object.fromEntries(this.cursors) });
-    this.caughtUp = ok;
-  }
-
-  private createTransport(): Transport {
-    const sink: TransportSink = {
-      cursor: (budgetId) => this.cursors.get(budgetId),
-      followed: () => [...this.cursors.keys()],
-      onEvents: (budgetId, events) => this.deliver(budgetId, events),
-      onLive: (budgetId, lastSequence) => {
-        this.targets.set(budgetId, Math.max(lastSequence, this.targets.get(budgetId) ?? 0));
-        this.checkCaughtUp();
-      },
-      onResync: (budgetId) => this.bootstrap(budgetId, 'resync'),
-      onRevoked: (budgetId, reason) => void this.drop(budgetId, reason).catch((err: unknown) => this.emit('error', { error: err, context: 'drop' })),
-      onMembership: (budgetId, change) => {
-        // `added` for a budget held already (e.g. created on this device) needs nothing.
-        if (change === 'added' && this.cursors.has(budgetId)) return;
-        const task = change === 'added' ? this.bootstrap(budgetId, 'added') : this.drop(budgetId, 'removed');
-        task.catch((err: unknown) => this.emit('error', { error: err, context: 'membership' }));
-      },
-      discover: () => this.discover(),
-      onConnected: () => {
-        this.emit('connected', { transport: this.transportName });
-        this.retryWake.abort();
-        this.kickPush();
-        this.checkCaughtUp();
-      },
-      onDisconnected: (info) => {
-        this.targets.clear();
-        this.caughtUp = false;
-        this.emit('disconnected', { transport: this.transportName, ...info });
-      },
-      onError: (error, context) => this.emit('error', { error, context }),
-    };
-    if (this.transportName === 'longpoll') {
-      return new LongPollTransport({
-        http: this.http,
-        sink,
-        ...(this.options.longPollWaitSeconds === undefined ? {} : { waitSeconds: this.options.longPollWaitSeconds }),
-        ...(this.options.membershipPollMs === undefined ? {} : { membershipPollMs: this.options.membershipPollMs }),
-        ...(this.options.backoff ? { backoff: this.options.backoff } : {}),
-      });
-    }
-    const url = `${this.options.baseUrl.replace(/\/+$/, '').replace(/^http/, 'ws')}/sync`;
-    return new SocketTransport({
-      url,
-      tokens: this.tokens,
-      sink,
-      ...(this.options.WebSocket ? { WebSocket: this.options.WebSocket } : {}),
-      ...(this.options.backoff ? { backoff: this.options.backoff } : {}),
-    });
   }
 
   // ---- internals: plumbing ------------------------------------------------------------------
 
-  private me(): string {
-    if (this.uid === undefined) throw new Error('SyncClient: the user id is not known yet');
-    return this.uid;
-  }
-
-  private async ensureUserId(): Promise<void> {
-    if (this.uid !== undefined) return;
-    this.uid = this.options.userId ?? TokenSource.userId(await this.tokens.get()) ?? (await this.http.me()).id;
-  }
-
-  /** Runs `fn` as one store transaction, after every earlier one. */
-  private locked<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.lockTail.then(async () => {
-      if (this.uid === undefined) await this.ensureUserId();
-      return this.store.transaction(fn);
-    });
-    this.lockTail = run.catch(() => {});
+  private transition(fn: () => Promise<void>): Promise<void> {
+    const run = this.lifecycle.then(fn);
+    this.lifecycle = run.catch(() => {});
     return run;
-  }
-
-  /** Wakes `waitUntil` checks. */
-  private notify(): void {
-    for (const wake of [...this.waiters]) wake();
-  }
-
-  private async waitUntil(done: () => Promise<boolean>, deadline: number, what: string): Promise<void> {
-    while (!(await done())) {
-      if (!this.running) throw new Error(`SyncClient.flush: stopped while waiting for ${what}`);
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`SyncClient.flush: timed out waiting for ${what}`);
-      await new Promise<void>((resolve) => {
-        const wake = () => {
-          clearTimeout(timer);
-          this.waiters.delete(wake);
-          resolve();
-        };
-        const timer = setTimeout(wake, Math.min(left, 250));
-        this.waiters.add(wake);
-      });
-    }
-  }
-
-  /** Runs `fn` until it does not fail with a network error, or the deadline passes. */
-  private async retryUntil<T>(fn: () => Promise<T>, deadline: number): Promise<T> {
-    const backoff = new Backoff({ baseMs: 100, capMs: 2000 });
-    for (;;) {
-      try {
-        return await fn();
-      } catch (err) {
-        if (!(err instanceof NetworkError) || !this.running || Date.now() + 100 > deadline) throw err;
-        await sleep(Math.min(backoff.next(), Math.max(0, deadline - Date.now())), this.stopping.signal);
-      }
-    }
   }
 }
 

@@ -99,41 +99,45 @@ export class Inbox {
   /** One event on the server layer; returns why the budget ends here, if it does. */
   private async applyOne(e: StreamEvent, touched: Map<string, Touched>): Promise<DropReason | undefined> {
     const { budgetId, recordId } = e;
-    const touch = (kind: 'budget' | 'category' | 'expense' | 'participant', id: string) => addTouched(touched, budgetId, [{ kind, id }]);
+    const touch = (kind: 'budget' | 'category' | 'expense' | 'participant', id: string, version?: number | null) => {
+      addTouched(touched, budgetId, [{ kind, id }]);
+      if (version !== undefined) this.view.streamed(budgetId, kind, id, version);
+    };
+    const after = e.record && 'version' in e.record ? e.record.version : (e.version ?? 0);
     switch (e.eventType) {
       case 'budget.create':
       case 'budget.edit':
         if (e.record) await this.store.put('server', 'budget', e.record as Budget);
-        touch('budget', budgetId);
+        touch('budget', budgetId, after);
         return undefined;
       case 'budget.delete':
         return 'deleted';
       case 'category.add':
       case 'category.edit':
         if (e.record) await this.store.put('server', 'category', e.record as Category);
-        touch('category', recordId);
+        touch('category', recordId, after);
         return undefined;
       case 'category.delete': {
         await this.store.remove('server', 'category', budgetId, recordId);
-        touch('category', recordId);
+        touch('category', recordId, null);
         // The cascade names the expenses deleted with the category; any other expense of it still
         // held here (there should be none) goes too, so nothing points at a missing category.
         const ids = new Set(e.cascade?.expenseIds ?? []);
         for (const x of await this.store.list('server', 'expense', budgetId)) if (x.categoryId === recordId) ids.add(x.id);
         for (const id of ids) {
           await this.store.remove('server', 'expense', budgetId, id);
-          touch('expense', id);
+          touch('expense', id, null);
         }
         return undefined;
       }
       case 'expense.add':
       case 'expense.edit':
         if (e.record) await this.store.put('server', 'expense', e.record as Expense);
-        touch('expense', recordId);
+        touch('expense', recordId, after);
         return undefined;
       case 'expense.delete':
         await this.store.remove('server', 'expense', budgetId, recordId);
-        touch('expense', recordId);
+        touch('expense', recordId, null);
         return undefined;
       case 'participant.add':
       case 'participant.role': {

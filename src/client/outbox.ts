@@ -23,6 +23,9 @@ import type { LocalStore } from './store.js';
 import { type Touched, type LocalView, isWide, targetOf } from './view.js';
 import type { AnyRecord, Budget, BudgetCreateEvent, EventError, OutboxEntry, Participant, PushResult, QueuedEvent, RecordKind } from './types.js';
 
+/** `budget.create` is always the first event of a budget's stream (PROTOCOL.md "The change stream"). */
+export const BUDGET_CREATE_SEQUENCE = 1;
+
 /** Most events in one push (PROTOCOL.md: 1..25). */
 export const MAX_BATCH = 25;
 
@@ -169,7 +172,14 @@ export class Outbox {
         case 'conflict': {
           const record = result.record ?? null;
           const { kind, id } = targetOf(entry.event);
-          this.view.hint(entry.event.budgetId, kind as RecordKind, id, record);
+          const budgetId = entry.event.budgetId;
+          // The device only edits what it shows: a record of the server layer, or one of its own
+          // adds. When neither holds any more, the stream deleted the record before this answer
+          // came: the answer's record is older than that, so it must not show.
+          const known =
+            (await this.store.get('server', kind as RecordKind, budgetId, id)) !== undefined ||
+            entries.some((e) => e.event.budgetId === budgetId && e.event.eventType.endsWith('.add') && e.event.recordId === id);
+          this.view.hint(budgetId, kind as RecordKind, id, known ? record : null);
           const code = result.error?.code ?? 'VERSION_CONFLICT';
           out.conflicts.push({ event: entry.event, code, record });
           // The hint already holds every confirmed change of the record: drop those entries too.
@@ -197,7 +207,9 @@ export class Outbox {
     const out = emptySettlement();
     const event = entry.event as BudgetCreateEvent;
     const budgetId = event.budgetId;
-    out.confirmed.push({ event, status: replayed ? 'duplicate' : 'accepted', sequence: created.sequence });
+    // The answer is the state at `created.sequence` (2, after the owner's participant.add); the
+    // create itself is the stream's first event.
+    out.confirmed.push({ event, status: replayed ? 'duplicate' : 'accepted', sequence: BUDGET_CREATE_SEQUENCE });
     let cursor = await this.store.getCursor(budgetId);
     if (cursor === undefined) {
       await this.store.clearLayer('server', budgetId);

@@ -136,7 +136,7 @@ export class SocketTransport implements Transport {
       this.options.sink.onError(err, 'socket connect');
       return this.reconnect(this.backoff.next());
     }
-    if (!this.running) return ws.close(1000);
+    if (!this.running) return discard(ws);
     this.ws = ws;
     this.hello = false;
     this.lastHeard = Date.now();
@@ -160,7 +160,10 @@ export class SocketTransport implements Transport {
   /** The socket ended (closed by either side, or dropped here as dead). */
   private closed(ws: WebSocketLike, code: number, reason: string): void {
     if (ws !== this.ws) return;
-    ws.onmessage = ws.onclose = ws.onerror = null;
+    ws.onmessage = ws.onclose = null;
+    // Not null: `ws` emits 'error' when a socket still connecting is closed, and an 'error' nobody
+    // listens to ends the Node process.
+    ws.onerror = () => {};
     if (ws.readyState <= OPEN) {
       try {
         // A dead peer never answers a close handshake: `ws` can cut the TCP connection at once.
@@ -311,5 +314,16 @@ export class SocketTransport implements Transport {
     }
     if (ref.startsWith('auth:')) this.refreshOnConnect = true; // the next connection gets a new token
     this.options.sink.onError(new SocketError(e.code, e.message), 'socket');
+  }
+}
+
+/** Closes a socket that is no longer wanted (it may still be connecting). */
+function discard(ws: WebSocketLike): void {
+  ws.onmessage = ws.onclose = null;
+  ws.onerror = () => {}; // see `closed`
+  try {
+    ws.close(1000);
+  } catch {
+    /* already closing */
   }
 }

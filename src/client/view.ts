@@ -14,8 +14,10 @@
  * Conflict hints: a `conflict` result carries the server's current record, usually newer than the
  * server layer (the stream has not brought it yet). It is kept here as a hint that stands in for the
  * server-layer record until the stream catches up to it (same or newer version, or the delete), so
- * the user sees the server's value at once. Hints live in memory; after a restart the stream brings
- * the same state a moment later.
+ * the user sees the server's value at once. A hint is never set for a record the stream already
+ * deleted here (the conflict answer can arrive after the stream), and a hint is dropped when the
+ * stream deletes its record later. Hints live in memory; after a restart the stream brings the same
+ * state a moment later.
  */
 import type { LocalStore } from './store.js';
 import {
@@ -58,6 +60,18 @@ export class LocalView {
     this.hints.set(hintKey(budgetId, kind, id), record);
   }
 
+  /**
+   * The stream changed a record (`version` after the change; `null`: deleted). A hint it has
+   * caught up with is dropped here — including a hint the stream can never reach by version
+   * because the record was deleted meanwhile (otherwise the deleted record would show forever).
+   */
+  streamed(budgetId: string, kind: RecordKind, id: string, version: number | null): void {
+    const hk = hintKey(budgetId, kind, id);
+    if (!this.hints.has(hk)) return;
+    const hint = this.hints.get(hk) as AnyRecord | null;
+    if (version === null || (hint !== null && versionOf(hint) <= version)) this.hints.delete(hk);
+  }
+
   /** Forgets every hint of a budget (after a snapshot or when the budget is dropped). */
   forget(budgetId: string): void {
     for (const k of [...this.hints.keys()]) if (k.startsWith(`${budgetId}/`)) this.hints.delete(k);
@@ -88,7 +102,7 @@ export class LocalView {
     const hk = hintKey(budgetId, kind, id);
     if (this.hints.has(hk)) {
       const hint = this.hints.get(hk) as AnyRecord | null;
-      const caughtUp = hint === null ? rec === undefined : rec !== undefined && version(rec) >= version(hint);
+      const caughtUp = hint === null ? rec === undefined : rec !== undefined && versionOf(rec) >= versionOf(hint);
       if (caughtUp) this.hints.delete(hk);
       else rec = hint ?? undefined;
     }
@@ -128,7 +142,7 @@ export class LocalView {
       } satisfies Expense;
     }
     if (!rec || !('version' in e) || e.version === undefined) return rec;
-    if (version(rec) > e.version) return rec; // already in it, or overtaken
+    if (versionOf(rec) > e.version) return rec; // already in it, or overtaken
     if (action === 'delete') return undefined;
     const fields: Record<string, unknown> = {};
     for (const f of ['title', 'details', 'name', 'allocate', 'categoryId', 'date', 'amount', 'note'] as const) {
@@ -138,7 +152,7 @@ export class LocalView {
   }
 }
 
-const version = (r: AnyRecord): number => ('version' in r ? r.version : 0);
+const versionOf = (r: AnyRecord): number => ('version' in r ? r.version : 0);
 
 function dedupe(list: { kind: RecordKind; id: string }[]): { kind: RecordKind; id: string }[] {
   const seen = new Set<string>();
