@@ -5,7 +5,8 @@
  *   browser-style constructor (`options.WebSocket`, e.g. the browser's or React Native's global) the
  *   subprotocols `['budget-sync.v1', 'bearer.<token>']`.
  * - After `hello`: every followed budget is subscribed from its cursor, the heartbeat starts, the
- *   token refresh is scheduled, and the user's budgets are re-read (membership changes while away).
+ *   token refresh is scheduled, and the user's budgets are re-read (membership changes while away),
+ *   again and again with backoff until that read succeeds.
  * - Reconnect: exponential backoff with full jitter, capped, reset by each `hello`. Close 1001
  *   (draining) and 4503 (slow consumer) reconnect at the first step; 4401 (token expired) first asks
  *   the app for a fresh token. A connection that fails before `hello` also refreshes the token once
@@ -69,6 +70,7 @@ export class SocketTransport implements Transport {
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private heartbeatTimer: ReturnType<typeof setInterval> | undefined;
   private refreshTimer: ReturnType<typeof setTimeout> | undefined;
+  private discoverTimer: ReturnType<typeof setTimeout> | undefined;
   private lastHeard = 0;
   private failedBeforeHello = 0;
   private refreshOnConnect = false;
@@ -177,6 +179,7 @@ export class SocketTransport implements Transport {
     this.ws = undefined;
     clearInterval(this.heartbeatTimer);
     clearTimeout(this.refreshTimer);
+    clearTimeout(this.discoverTimer);
     const error = this.running ? new NetworkError(`socket closed (${code})`) : new AbortedError();
     for (const p of this.pushes.values()) {
       clearTimeout(p.timer);
@@ -270,7 +273,22 @@ export class SocketTransport implements Transport {
     }, every);
     const exp = this.token === undefined ? undefined : expiresAt(this.token);
     if (exp !== undefined) this.scheduleRefresh(exp);
-    this.options.sink.discover().catch((err: unknown) => this.options.sink.onError(err, 'discover budgets'));
+    this.discover(ws, new Backoff(this.options.backoff));
+  }
+
+  /**
+   * Re-reads the user's budgets after `hello`: a membership notice sent while this device was away
+   * (or its instance was down) is lost, so this is how the device learns of it. Retried until it
+   * succeeds or the connection ends — a failure here (e.g. the database is briefly unavailable)
+   * would otherwise leave a joined budget missing until the next reconnect.
+   */
+  private discover(ws: WebSocketLike, backoff: Backoff): void {
+    this.options.sink.discover().catch((err: unknown) => {
+      this.options.sink.onError(err, 'discover budgets');
+      if (ws !== this.ws || !this.hello) return;
+      clearTimeout(this.discoverTimer);
+      this.discoverTimer = setTimeout(() => ws === this.ws && this.hello && this.discover(ws, backoff), backoff.next());
+    });
   }
 
   /** Sends `auth` with a fresh token `marginMs` before `expiresAtMs`. */
