@@ -21,7 +21,7 @@ import t from 'tap';
 import { Device } from './fixtures/device.js';
 import { Rng, sleep, within } from './fixtures/rng.js';
 import { INSTANCES, type InstanceName, Servers } from './fixtures/servers.js';
-import { passiveConvergence, snapshots, verifyDevices, verifyLog } from './fixtures/verify.js';
+import { diagnose, passiveConvergence, snapshots, verifyDevices, verifyLog } from './fixtures/verify.js';
 import { type BudgetInfo, type Fault, type Pace, type World, deviceActor, faultActor, membershipActor, newStats, scenarioActor } from './fixtures/workload.js';
 
 const SEED = process.env.CONVERGENCE_SEED || '20250506';
@@ -165,9 +165,13 @@ t.test('devices converge on the server state through crashes, LISTEN kills and a
   const settleStart = Date.now();
   const passive = await passiveConvergence(servers, devices, PASSIVE_TIMEOUT_MS);
   t.same(passive, [], tag(`every device caught up by itself (stream, membership notices, polls; no flush) within ${secs(PASSIVE_TIMEOUT_MS)}`));
-  for (const line of passive) {
-    const d = devices.find((x) => line.startsWith(x.label));
-    if (d) t.comment(`trace of ${d.label}:\n${d.trace()}`);
+  if (passive.length) {
+    for (const line of await diagnose(servers, devices, passive)) t.comment(line);
+    for (const line of passive.slice(0, 6)) {
+      const d = devices.find((x) => line.startsWith(x.label));
+      if (d) t.comment(`trace of ${d.label}:\n${d.trace()}`);
+    }
+    for (const i of INSTANCES) t.comment(`instance ${i} output ends with:\n${servers.tail(i, 3000)}`);
   }
   t.comment(`caught up without flush in ${secs(Date.now() - settleStart)}`);
   const total = async () => Number((await servers.sql`SELECT coalesce(sum(last_sequence), 0)::int AS n FROM budgets`)[0]?.n);
