@@ -41,7 +41,7 @@ export class Engine {
   ) {
     this.store = options.store ?? new MemoryStore();
     this.tokens = new TokenSource(options.getToken, options.tokenRefreshMarginMs ?? 60_000);
-    this.http = new HttpApi(options.baseUrl, this.tokens, options.fetch);
+    this.http = new HttpApi(options.baseUrl, this.tokens, options.fetch, options.requestTimeoutMs);
     this.view = new LocalView(this.store, () => this.me());
     this.outbox = new Outbox(this.store, this.view);
     this.inbox = new Inbox(this.store, this.view, this.outbox, () => this.me());

@@ -2,7 +2,8 @@
  * The HTTP side of the protocol that the client needs, over `fetch` (global in Node 20, browsers and
  * React Native; an app may pass its own). Every call carries `Authorization: Bearer`; a 401 gets one
  * retry with a refreshed token. Errors are typed: `HttpError` (the server answered 4xx/5xx, with the
- * stable `code` of PROTOCOL.md's error body) or `NetworkError` (no answer at all).
+ * stable `code` of PROTOCOL.md's error body) or `NetworkError` (no answer at all; `TimeoutError`
+ * when none came within the request timeout — a long-poll's `wait` is added to it).
  */
 import type { TokenSource } from './token.js';
 import type { Budget, OutboundEvent, Participant, PushMode, PushResult, Snapshot, StreamEvent } from './types.js';
@@ -40,6 +41,14 @@ export class NetworkError extends Error {
   }
 }
 
+/** No answer within the request timeout: treated like a lost connection (the call is retried). */
+export class TimeoutError extends NetworkError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TimeoutError';
+  }
+}
+
 /** The request was cancelled (the client stopped). */
 export class AbortedError extends Error {
   constructor() {
@@ -56,6 +65,9 @@ export interface EventsPage {
   hasMore: boolean;
 }
 
+/** Default time a request may go unanswered (a long-poll adds its `wait`). */
+export const REQUEST_TIMEOUT_MS = 30_000;
+
 export class HttpApi {
   private readonly base: string;
 
@@ -63,11 +75,19 @@ export class HttpApi {
     baseUrl: string,
     private readonly tokens: TokenSource,
     private readonly fetchFn: FetchLike = (url, init) => fetch(url, init),
+    /** A request with no answer this long fails with `TimeoutError` (and is retried like a lost connection). */
+    private readonly timeoutMs = REQUEST_TIMEOUT_MS,
   ) {
     this.base = baseUrl.replace(/\/+$/, '');
   }
 
-  async request<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown, signal?: AbortSignal): Promise<{ status: number; body: T }> {
+  async request<T>(
+    method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+    path: string,
+    body?: unknown,
+    signal?: AbortSignal,
+    timeoutMs = this.timeoutMs,
+  ): Promise<{ status: number; body: T }> {
     for (let attempt = 0; ; attempt++) {
       const token = attempt === 0 ? await this.tokens.get() : await this.tokens.refresh();
       const headers: Record<string, string> = { authorization: `Bearer ${token}` };
@@ -75,12 +95,26 @@ export class HttpApi {
       if (body !== undefined) headers['content-type'] = 'application/json';
       let res: Awaited<ReturnType<FetchLike>>;
       let text: string;
+      // A server (or proxy) that never answers must not hold a push or a read forever.
+      const call = new AbortController();
+      const cancel = () => call.abort();
+      if (signal?.aborted) call.abort();
+      signal?.addEventListener('abort', cancel, { once: true });
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        call.abort();
+      }, timeoutMs);
       try {
-        res = await this.fetchFn(`${this.base}${path}`, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }), ...(signal ? { signal } : {}) });
+        res = await this.fetchFn(`${this.base}${path}`, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }), signal: call.signal });
         text = await res.text();
       } catch (err) {
         if (signal?.aborted) throw new AbortedError();
+        if (timedOut) throw new TimeoutError(`${method} ${path}: no answer within ${timeoutMs} ms`);
         throw new NetworkError(`${method} ${path}: ${(err as Error).message}`, { cause: err });
+      } finally {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', cancel);
       }
       if (res.status === 401 && attempt === 0) continue;
       const parsed: unknown = text ? safeJson(text) : undefined;
@@ -94,8 +128,9 @@ export class HttpApi {
   }
 
   async events(budgetId: string, key: number, options: { count?: number; wait?: number; signal?: AbortSignal } = {}): Promise<EventsPage> {
-    const q = `budgetId=${budgetId}&key=${key}&count=${options.count ?? 500}&wait=${options.wait ?? 0}`;
-    return (await this.request<EventsPage>('GET', `/events?${q}`, undefined, options.signal)).body;
+    const wait = options.wait ?? 0;
+    const q = `budgetId=${budgetId}&key=${key}&count=${options.count ?? 500}&wait=${wait}`;
+    return (await this.request<EventsPage>('GET', `/events?${q}`, undefined, options.signal, wait * 1000 + this.timeoutMs)).body;
   }
 
   async lastSequence(budgetId: string, signal?: AbortSignal): Promise<number> {

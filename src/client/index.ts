@@ -4,7 +4,7 @@ export { type LocalStore, MemoryStore } from './store.js';
 export { Outbox, MAX_BATCH, type ConflictReport, type RejectedReport, type Settlement } from './outbox.js';
 export { Inbox, type ApplyOutcome } from './inbox.js';
 export { LocalView } from './view.js';
-export { HttpApi, HttpError, NetworkError, AbortedError, type FetchLike } from './http.js';
+export { HttpApi, HttpError, NetworkError, TimeoutError, AbortedError, REQUEST_TIMEOUT_MS, type FetchLike } from './http.js';
 export { TokenSource, type GetToken } from './token.js';
 export { Backoff, type BackoffOptions } from './backoff.js';
 export { SocketTransport, SOCKET_PROTOCOL, type WebSocketLike, type WebSocketConstructorLike } from './transport-socket.js';

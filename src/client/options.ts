@@ -25,6 +25,11 @@ export interface SyncClientOptions {
   WebSocket?: WebSocketConstructorLike;
   /** Default: the global `fetch`. */
   fetch?: FetchLike;
+  /**
+   * An HTTP request (or a socket push) with no answer this long is given up and retried, as after
+   * a lost connection (default 30 s; a long-poll adds its wait).
+   */
+  requestTimeoutMs?: number;
   /** Default `stopOnError`. */
   pushMode?: PushMode;
   /** Events per push, 1..25 (default 25). */

@@ -8,7 +8,7 @@
 import { Backoff, sleep } from './backoff.js';
 import type { Engine } from './engine.js';
 import type { Follower } from './follower.js';
-import { HttpError, NetworkError } from './http.js';
+import { HttpError, NetworkError, TimeoutError } from './http.js';
 import { type CreatedBudget, MAX_BATCH, type Settlement } from './outbox.js';
 import { NotConnectedError } from './transport.js';
 import type { BudgetCreateEvent, OutboundEvent, OutboxEntry } from './types.js';
@@ -70,8 +70,10 @@ export class Pusher {
         await this.afterSettle(settled);
       } catch (err) {
         if (!e.running) return;
-        // Offline is not an error worth reporting (`disconnected` says it); anything else is.
-        if (!(err instanceof NotConnectedError || err instanceof NetworkError)) e.emit('error', { error: err, context: 'push' });
+        // Offline is not an error worth reporting (`disconnected` says it); anything else is,
+        // including a push that got no answer at all (a server or proxy that swallows requests).
+        const offline = err instanceof NotConnectedError || (err instanceof NetworkError && !(err instanceof TimeoutError));
+        if (!offline) e.emit('error', { error: err, context: 'push' });
         // Wait, then send the same events again (same eventIds); a new connection wakes us early.
         this.retryWake = new AbortController();
         const retryAfter = err instanceof HttpError ? err.retryAfterMs : undefined;

@@ -20,7 +20,7 @@
  *   subscribe for NOT_PARTICIPANT / BUDGET_NOT_FOUND → dropped as well.
  */
 import { Backoff, type BackoffOptions } from './backoff.js';
-import { AbortedError, NetworkError } from './http.js';
+import { AbortedError, NetworkError, REQUEST_TIMEOUT_MS, TimeoutError } from './http.js';
 import { type TokenSource, expiresAt } from './token.js';
 import { NotConnectedError, SocketError, type Transport, type TransportSink } from './transport.js';
 import type { DropReason, OutboundEvent, PushMode, PushResult, StreamEvent } from './types.js';
@@ -115,8 +115,8 @@ export class SocketTransport implements Transport {
     return new Promise<PushResult[]>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pushes.delete(id);
-        reject(new NetworkError('push timed out'));
-      }, this.options.pushTimeoutMs ?? 30_000);
+        reject(new TimeoutError(`push: no pushResult within ${this.options.pushTimeoutMs ?? REQUEST_TIMEOUT_MS} ms`));
+      }, this.options.pushTimeoutMs ?? REQUEST_TIMEOUT_MS);
       this.pushes.set(id, { resolve, reject, timer });
       this.send({ type: 'push', id, events, mode });
     });

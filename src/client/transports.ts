@@ -21,6 +21,7 @@ export function createTransport(e: Engine, sink: TransportSink): Transport {
     tokens: e.tokens,
     sink,
     ...(o.WebSocket ? { WebSocket: o.WebSocket } : {}),
+    ...(o.requestTimeoutMs === undefined ? {} : { pushTimeoutMs: o.requestTimeoutMs }),
     ...(o.backoff ? { backoff: o.backoff } : {}),
   });
 }

@@ -18,7 +18,7 @@
  *   CONVERGENCE_LONG=1 CONVERGENCE_MINUTES=3 npm test -- test/convergence/ --disable-coverage
  */
 import t from 'tap';
-import { Device } from './fixtures/device.js';
+import { Device, SLOW_REQUEST_MS } from './fixtures/device.js';
 import { Rng, sleep, within } from './fixtures/rng.js';
 import { INSTANCES, type InstanceName, Servers } from './fixtures/servers.js';
 import { diagnose, passiveConvergence, snapshots, verifyDevices, verifyLog } from './fixtures/verify.js';
@@ -202,6 +202,7 @@ t.test('devices converge on the server state through crashes, LISTEN kills and a
   const log = await verifyLog(t, servers, devices, tag);
   t.same(devices.flatMap((d) => d.ledger.unexpected.map((u) => `${d.label}: ${u}`)), [], tag('no unexpected failure in the devices\' own calls'));
   t.same(w.stats.scenarioFailures, [], tag('the collision scenarios ran without failing'));
+  t.same(devices.flatMap((d) => d.ledger.slow.map((x) => `${d.label}: ${x}`)), [], tag(`the servers answered every request within ${SLOW_REQUEST_MS / 1000} s (beyond a long-poll's wait), faults or not`));
 
   // ---- what happened ----
   const sum = (f: (d: Device) => number) => devices.reduce((s, d) => s + f(d), 0);
