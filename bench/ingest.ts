@@ -1,5 +1,5 @@
 /**
- * `npm run bench:ingest [-- --markdown] [--seconds 3] [--history 1000000]`
+ * `npm run bench:ingest [-- --markdown] [--seconds 3] [--history 1000000] [--clients 1,4,16,32] [--batches 1,25]`
  *
  * Pushes expense.add events over HTTP (POST /events) with batch sizes 1 and 25 from 1–32 concurrent
  * clients (each its own budget, as devices of different households are), and prints events/s beside
@@ -10,6 +10,8 @@
  * processor avoids) to show what that round trip costs.
  * Then it loads `--history` events (default 1,000,000) into the log and measures again: per-event cost
  * must not grow with history.
+ * Every cell is checked against the database: the events counted must equal the growth of the
+ * measured budgets' `last_sequence` over the window, or the run stops.
  */
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
@@ -23,6 +25,7 @@ const { values } = parseArgs({
     history: { type: 'string', default: '1000000' },
     markdown: { type: 'boolean', default: false },
     clients: { type: 'string', default: '1,4,16,32' },
+    batches: { type: 'string', default: '1,25' },
     json: { type: 'string' },
   },
 });
@@ -30,6 +33,7 @@ const SECONDS = Number(values.seconds);
 const HISTORY = Number(values.history);
 const CLIENTS = values.clients.split(',').map(Number);
 const MAX_CLIENTS = Math.max(...CLIENTS);
+const BATCHES = values.batches.split(',').map(Number);
 const POOL = 10;
 
 interface Target {
@@ -50,22 +54,44 @@ const expenseAdd = (t: Target) => ({
   when: Date.now(),
 });
 
-/** Runs `clients` loops of `step` for SECONDS after a short warm-up; returns events per second. */
-async function measure(clients: number, step: (i: number) => Promise<number>): Promise<number> {
+/**
+ * Runs `clients` loops of `step` for SECONDS after a short warm-up; returns events per second.
+ * `written` reads how many events the measured clients' budgets hold (the sum of their
+ * `last_sequence`): its growth over the measured window must equal the count, so a figure the
+ * database does not confirm is never printed.
+ */
+async function measure(clients: number, step: (i: number) => Promise<number>, written: () => Promise<number>): Promise<number> {
   let stop = Date.now() + 500;
   const warm = Array.from({ length: clients }, async (_, i) => {
     while (Date.now() < stop) await step(i);
   });
   await Promise.all(warm);
+  const before = await written();
   let events = 0;
   const started = Date.now();
   stop = started + SECONDS * 1000;
   await Promise.all(
     Array.from({ length: clients }, async (_, i) => {
-      while (Date.now() < stop) events += await step(i);
+      while (Date.now() < stop) {
+        // Not `events += await step(i)`: that reads `events` before the await and stores the stale
+        // value plus n after it, so concurrent loops overwrite each other's counts — N clients were
+        // counted as about one, which made throughput look as if it fell with every added writer.
+        const n = await step(i);
+        events += n;
+      }
     }),
   );
-  return (events / (Date.now() - started)) * 1000;
+  const elapsed = Date.now() - started;
+  const grew = (await written()) - before;
+  if (grew !== events) throw new Error(`counted ${events} events in ${clients} clients but their budgets' logs grew by ${grew}`);
+  return (events / elapsed) * 1000;
+}
+
+/** Events in the logs of the first `clients` targets' budgets. */
+async function eventsIn(sql: Sql, targets: Target[], clients: number): Promise<number> {
+  const ids = targets.slice(0, clients).map((t) => t.budgetId);
+  const [row] = await sql<{ n: number }[]>`SELECT coalesce(sum(last_sequence), 0)::bigint AS n FROM budgets WHERE id = ANY(${sql.array(ids)}::uuid[])`;
+  return row?.n ?? 0;
 }
 
 const EXPENSE_JSON = `jsonb_build_object('id', r.id, 'budgetId', r.budget_id, 'categoryId', r.category_id, 'date', to_char(r.date, 'YYYY-MM-DD'),
@@ -169,9 +195,11 @@ async function main(): Promise<void> {
             });
             if (res.status !== 200 || res.json.events.some((e) => e.status !== 'accepted')) throw new Error(`push failed: ${res.status}`);
             return batch;
-          });
-          const floor = await measure(c, (i) => floorBatch(floorSql, floorTargets[i] as Target, batch));
-          const variant = phase === 'empty' ? await measure(c, (i) => floorBatch(floorSql, floorTargets[i] as Target, batch, true)) : NaN;
+          }, () => eventsIn(admin, serverTargets, c));
+          const floorWritten = () => eventsIn(admin, floorTargets, c);
+          const floor = await measure(c, (i) => floorBatch(floorSql, floorTargets[i] as Target, batch), floorWritten);
+          const variant =
+            phase === 'empty' ? await measure(c, (i) => floorBatch(floorSql, floorTargets[i] as Target, batch, true), floorWritten) : NaN;
           rows.push([
             phase, n.toLocaleString('en'), batch, c, Math.round(http), Math.round(floor), `${Math.round((http / floor) * 100)}%`,
             Number.isNaN(variant) ? '—' : Math.round(variant),
@@ -181,12 +209,12 @@ async function main(): Promise<void> {
       }
     };
 
-    await run('empty', [1, 25], CLIENTS);
+    await run('empty', BATCHES, CLIENTS);
     if (HISTORY > 0) {
       const t0 = Date.now();
       await loadHistory(admin, [...serverTargets, ...floorTargets].map((t) => t.budgetId), HISTORY);
       process.stderr.write(`loaded ${HISTORY} history events in ${Date.now() - t0} ms\n`);
-      await run('history', [1, 25], CLIENTS.filter((c) => c >= 4));
+      await run('history', BATCHES, CLIENTS.filter((c) => c >= 4));
     }
     for (const c of clients) c.close();
   } finally {
@@ -197,7 +225,7 @@ async function main(): Promise<void> {
   }
   const headers = ['phase', 'events in log', 'batch', 'clients', 'HTTP events/s', 'floor events/s', 'HTTP / floor', 'floor with a savepoint per event'];
   process.stdout.write(`\nIngest: POST /events vs the same SQL sent straight to Postgres (pool ${POOL}, ${SECONDS} s per cell)\n`);
-  process.stdout.write(`machine: ${machine()}\ncommand: npm run bench:ingest -- --seconds ${SECONDS} --history ${HISTORY}\n\n`);
+  process.stdout.write(`machine: ${machine()}\ncommand: npm run bench:ingest -- --seconds ${SECONDS} --history ${HISTORY}${values.batches === '1,25' ? '' : ` --batches ${values.batches}`}${values.clients === '1,4,16,32' ? '' : ` --clients ${values.clients}`}\n\n`);
   process.stdout.write(`${table(headers, rows, values.markdown)}\n`);
   process.stdout.write(`\ntotal ${Math.round((Date.now() - started) / 1000)} s\n`);
   await writeSummary(values.json, summary(rows));

@@ -59,10 +59,14 @@ export interface Instance {
   stop(): Promise<void>;
 }
 
-/** Starts a server process (`src/main.ts` through tsx) on the database; resolves once /readyz answers. */
-export async function startInstance(databaseUrl: string, env: Record<string, string> = {}): Promise<Instance> {
+/**
+ * Starts a server process (`src/main.ts` through tsx) on the database; resolves once /readyz answers.
+ * `nodeArgs` go before the script, e.g. `['--cpu-prof', '--cpu-prof-dir', dir]` to profile an instance
+ * (the profile is written when it exits after SIGTERM).
+ */
+export async function startInstance(databaseUrl: string, env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<Instance> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/main.ts'], {
     env: {
       ...process.env,
       DATABASE_URL: databaseUrl,

@@ -19,12 +19,14 @@ const int8AsNumber = {
 };
 
 /**
- * porsager 3.4.9 batches small writes with `setImmediate(nextWrite)` and does not cancel that timer
- * when the socket closes; if Postgres goes away in between, `nextWrite` calls `null.write` and the
- * TypeError is uncaught — seen killing both server processes of the convergence suite while its
- * Postgres was stopped. The connection is already closed and its queries already failed, so the lost
- * chunk is harmless: that one error is logged and swallowed. Anything else keeps Node's default
- * (print and exit 1).
+ * porsager 3.4.9 batches small writes with `setImmediate(nextWrite)` and mishandles that timer when
+ * the socket closes (porsager/postgres#1208): `nextWrite` could call `null.write` (an uncaught
+ * TypeError that killed both servers of the convergence suite during a Postgres outage), and the
+ * stale timer left the connection unable to send anything again. scripts/patch-postgres.mjs
+ * (postinstall) repairs both in the driver; test/db/driver-patch.test.ts reproduces the hang. This
+ * guard stays for an install made with --ignore-scripts: that one TypeError is logged and
+ * swallowed (the connection is closed and its queries already failed). Anything else keeps Node's
+ * default (print and exit 1).
  */
 export function isPorsagerClosedSocketWrite(err: unknown): boolean {
   return (

@@ -4,7 +4,7 @@
  */
 import t from 'tap';
 import { MemoryStore, type SyncClient, type SyncClientEvents } from '../../src/client/index.js';
-import { eventually, harness, localState, serverState, switchableFetch } from './support.js';
+import { eventually, harness, localState, serverState, switchableFetch } from './fixtures/support.js';
 
 /** Collects every emission of the given events. */
 function record<K extends keyof SyncClientEvents>(c: SyncClient, ...types: K[]) {

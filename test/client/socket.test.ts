@@ -7,7 +7,7 @@ import t from 'tap';
 import WS from 'ws';
 import { MemoryStore, type SyncClient, type SyncClientEvents } from '../../src/client/index.js';
 import type { WebSocketLike } from '../../src/client/transport-socket.js';
-import { eventually, harness, localState, serverState, token } from './support.js';
+import { eventually, harness, localState, serverState, token } from './fixtures/support.js';
 
 function record<K extends keyof SyncClientEvents>(c: SyncClient, ...types: K[]) {
   const seen: { type: K; payload: SyncClientEvents[K] }[] = [];

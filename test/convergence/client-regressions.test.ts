@@ -19,7 +19,7 @@ import { BUDGET_CREATE_SEQUENCE, Outbox } from '../../src/client/outbox.js';
 import { MemoryStore } from '../../src/client/store.js';
 import type { Budget, BudgetCreateEvent, Expense, OutboundEvent, Participant, StreamEvent } from '../../src/client/types.js';
 import { LocalView } from '../../src/client/view.js';
-import { eventually, harness } from '../client/support.js';
+import { eventually, harness } from '../client/fixtures/support.js';
 import { token } from '../helpers/server.js';
 
 const ME = 'me';
