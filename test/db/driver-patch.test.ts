@@ -1,8 +1,9 @@
 /**
- * The postgres driver repair (scripts/patch-postgres.mjs, run by postinstall): a connection whose
- * socket closes while a small write waits for its `setImmediate` must come back after reconnecting,
- * not hang on every later query (porsager/postgres#1208; seen after a Postgres outage in the
- * convergence suite).
+ * The postgres driver repairs (scripts/patch-postgres.mjs, run by postinstall), each reproduced:
+ * a connection whose socket closes while a small write waits for its `setImmediate` must come back
+ * after reconnecting, not hang on every later query (porsager/postgres#1208); a failing array-types
+ * query at connection start must not be an unhandled rejection that kills the process (#1192).
+ * Both were met by the convergence suite around a Postgres outage.
  */
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
@@ -14,7 +15,7 @@ import postgres from 'postgres';
 import t from 'tap';
 import { createTestDb } from '../helpers/db.js';
 
-const MARKER = '/* budget-sync: nextWrite reset fix */';
+const MARKERS = ['/* budget-sync: nextWrite reset fix */', '/* budget-sync: fetchArrayTypes rejection fix */'];
 
 t.test('every build of the installed driver carries the repair, and re-running the script changes nothing', async (t) => {
   const entry = createRequire(import.meta.url).resolve('postgres');
@@ -24,7 +25,7 @@ t.test('every build of the installed driver carries the repair, and re-running t
   t.ok(builds.length >= 2, 'found the ESM and CommonJS builds');
   const before = builds.map((f) => fs.readFileSync(f, 'utf8'));
   for (const [i, text] of before.entries()) {
-    t.ok(text.includes(MARKER), `${path.relative(root, builds[i] as string)} is patched`);
+    for (const m of MARKERS) t.ok(text.includes(m), `${path.relative(root, builds[i] as string)} has ${m}`);
     t.equal(text.match(/chunk = nextWriteTimer = null/g)?.length, 4, 'timer and chunk reset in nextWrite, its guard, terminate() and closed()');
   }
   await promisify(execFile)(process.execPath, ['scripts/patch-postgres.mjs']);
@@ -71,4 +72,20 @@ t.test('a connection closed with a write pending reconnects and answers again', 
   ]);
   t.same(answer, [{ n: 3 }], 'the pool answers again after reconnecting');
   t.ok(sockets.length >= 2, 'on a new socket');
+});
+
+t.test('a failing array-types query at connection start is not an unhandled rejection', async (t) => {
+  const url = await createTestDb(t);
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown) => unhandled.push(reason);
+  process.on('unhandledRejection', onUnhandled);
+  t.teardown(() => void process.off('unhandledRejection', onUnhandled));
+  // A 1 ms statement_timeout from the startup packet on cancels the driver's own pg_type query,
+  // the first statement of every new connection (the way #1192 reproduces it).
+  const sql = postgres(url, { max: 1, onnotice: () => {}, connection: { statement_timeout: 1 } });
+  t.teardown(() => sql.end({ timeout: 1 }));
+  const outcome = await sql`SELECT 1 AS n`.then((r) => r, (e: Error) => e);
+  await new Promise((r) => setTimeout(r, 200)); // let a dropped rejection surface
+  t.ok(Array.isArray(outcome) || outcome instanceof Error, 'the query itself settles');
+  t.same(unhandled.map(String), [], 'no unhandled rejection');
 });
