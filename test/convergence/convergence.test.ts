@@ -1,6 +1,3 @@
-// Not yet part of `npm test`: it fails about one run in two (a device's flush meets
-// DATABASE_UNAVAILABLE for longer than its timeout after the Postgres restart). Run it with
-// `npm run test:convergence`; making it reliable and moving it back into npm test is open work.
 /**
  * Convergence: many devices (SyncClients, each with its own store) of several users edit five
  * shared budgets through two server instances on one database, going offline and online, joining
@@ -14,8 +11,8 @@
  * activity, one of each fault. CONVERGENCE_LONG=1: a soak of CONVERGENCE_MINUTES (default 10)
  * with a fault cycle every two minutes, reporting the RSS of each server process.
  *
- *   CONVERGENCE_SEED=42 npm test -- test/convergence/convergence.test.ts --disable-coverage
- *   CONVERGENCE_LONG=1 CONVERGENCE_MINUTES=3 npm test -- test/convergence/ --disable-coverage
+ *   CONVERGENCE_SEED=42 npm run test:convergence
+ *   CONVERGENCE_LONG=1 CONVERGENCE_MINUTES=10 npm run test:convergence
  */
 import t from 'tap';
 import { Device, SLOW_REQUEST_MS } from './fixtures/device.js';
