@@ -30,23 +30,25 @@
  *    budget's head at the moment of the drop; then every socket must hold its budget's stream 1..N
  *    with no gap and no repeat.
  *
- * The client sockets live in `--clients` worker threads (default 2), not in the thread that drives
- * the writes, so a burst of 1,000 big-budget messages does not queue behind the HTTP writer (and
- * vice versa). All of it still shares the machine's cores with both servers and Postgres.
+ * The client sockets live in `--clients` child processes (default 2), not in the process that
+ * drives the writes, so a burst of 1,000 big-budget messages does not queue behind the HTTP writer
+ * (and vice versa) and one client's GC does not stall them all. All of it still shares the
+ * machine's two cores with both servers and Postgres.
  *
- * `--profile DIR` writes CPU profiles of both instances (node --cpu-prof) and of every client worker
- * (inspector) into DIR. `--skip-writes` / `--skip-storm` leave parts out (profiling runs).
+ * `--profile DIR` writes CPU profiles (node --cpu-prof) of both instances and of every client
+ * process into DIR. `--skip-writes` / `--skip-storm` leave parts out (profiling runs).
  *
  * Numbers from a 2-core VM where load generator, both servers and Postgres share the cores are
  * indicative only; compare ratios within one run.
  */
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
-import inspector from 'node:inspector';
+import os from 'node:os';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { Worker, isMainThread, parentPort, threadId, workerData } from 'node:worker_threads';
+import { type ChildProcess, fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import WebSocket from 'ws';
 import { mintDevToken } from '../src/auth/dev-verifier.js';
@@ -89,7 +91,7 @@ async function parallel<T>(items: T[], limit: number, fn: (item: T, i: number) =
   }));
 }
 
-// ---- the client side: sockets in worker threads ---------------------------------------------------
+// ---- the client side: sockets in child processes ---------------------------------------------------
 
 /** One device: a user's socket subscribed to one budget on one instance. */
 interface DeviceSpec {
@@ -122,18 +124,8 @@ type Request =
   | { op: 'check'; heads: Record<string, number>; deadline: number }
   | { op: 'close' };
 
+/** A client process (`--client-worker`): holds its share of the sockets, answers the main process over IPC. */
 async function clientWorker(): Promise<void> {
-  const port = parentPort;
-  if (!port) return;
-  const { profileDir } = workerData as { profileDir?: string };
-  const session = profileDir ? new inspector.Session() : undefined;
-  const post = <T>(method: string, params?: object) =>
-    new Promise<T>((resolve, reject) => session?.post(method, params ?? {}, (err, res) => (err ? reject(err) : resolve(res as T))));
-  if (session) {
-    session.connect();
-    await post('Profiler.enable');
-    await post('Profiler.start');
-  }
   const devices = new Map<number, Device>();
   const tokens = new Map<string, string>();
   const rec = { from: Infinity, to: -Infinity, big: [] as number[], small: [] as number[] };
@@ -206,7 +198,12 @@ async function clientWorker(): Promise<void> {
         const fresh = m.devices.map((s): Device => ({ ...s, cursor: 0, gaps: 0, repeats: 0, closes: 0 }));
         for (const d of fresh) devices.set(d.id, d);
         let failures = 0;
-        await parallel(fresh, 100, async (d) => void (failures += await openRetrying(d)));
+        // Not `failures += await …`: that reads `failures` before the await and drops the other
+        // loops' increments (the same lost update bench/ingest.ts had).
+        await parallel(fresh, 100, async (d) => {
+          const n = await openRetrying(d);
+          failures += n;
+        });
         return { failures };
       }
       case 'record':
@@ -233,7 +230,8 @@ async function clientWorker(): Promise<void> {
         const resubscribed: number[] = [];
         let failures = 0;
         await Promise.all(victims.map(async (d) => {
-          failures += await openRetrying(d);
+          const n = await openRetrying(d);
+          failures += n;
           const now = Date.now();
           resubscribed.push(now - m.at);
           if (d.cursor >= (d.target ?? 0) && d.caughtAt === undefined) d.caughtAt = now;
@@ -263,45 +261,56 @@ async function clientWorker(): Promise<void> {
       case 'close': {
         storming = true;
         for (const d of devices.values()) d.ws?.terminate();
-        if (session && profileDir) {
-          const { profile } = await post<{ profile: object }>('Profiler.stop');
-          await fs.writeFile(path.join(profileDir, `client-worker-${threadId}.cpuprofile`), JSON.stringify(profile));
-          session.disconnect();
-        }
+        // Exit after answering: a --cpu-prof profile is written at exit.
+        setTimeout(() => process.exit(0), 200);
         return {};
       }
     }
   };
-  port.on('message', (m: Request & { seq: number }) => {
+  // The parent gone (killed, crashed): never linger holding sockets.
+  process.on('disconnect', () => process.exit(0));
+  process.on('message', (m: Request & { seq: number }) => {
     handle(m).then(
-      (result) => port.postMessage({ seq: m.seq, result }),
-      (err: unknown) => port.postMessage({ seq: m.seq, error: String(err instanceof Error ? err.stack : err) }),
+      (result) => process.send?.({ seq: m.seq, result }),
+      (err: unknown) => process.send?.({ seq: m.seq, error: String(err instanceof Error ? err.stack : err) }),
     );
   });
 }
 
-/** The main thread's handle on one client worker. */
+/** The main process's handle on one client process. */
 class Clients {
   private seq = 0;
   private readonly pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
-  constructor(readonly worker: Worker) {
-    worker.on('message', (m: { seq: number; result?: unknown; error?: string }) => {
+  readonly child: ChildProcess;
+  constructor(profileDir: string | undefined) {
+    const prof = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
+    // `advanced` serialization: typed arrays cross as such.
+    this.child = fork(fileURLToPath(import.meta.url), ['--client-worker'], { execArgv: [...prof, '--import', 'tsx'], serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.child.on('message', (m: { seq: number; result?: unknown; error?: string }) => {
       const p = this.pending.get(m.seq);
       this.pending.delete(m.seq);
       if (m.error !== undefined) p?.reject(new Error(m.error));
       else p?.resolve(m.result);
     });
-    worker.on('error', (err) => {
-      for (const p of this.pending.values()) p.reject(err);
+    this.child.on('exit', (code) => {
+      for (const p of this.pending.values()) p.reject(new Error(`client process exited with ${code}`));
       this.pending.clear();
     });
   }
   call<T>(req: Request): Promise<T> {
     const seq = ++this.seq;
     return new Promise<T>((resolve, reject) => {
+      if (this.child.exitCode !== null || !this.child.connected) return reject(new Error('client process is gone'));
       this.pending.set(seq, { resolve: resolve as (v: unknown) => void, reject });
-      this.worker.postMessage({ ...req, seq });
+      this.child.send({ ...req, seq });
     });
+  }
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null) return;
+    const exited = new Promise((r) => this.child.once('exit', r));
+    await Promise.race([this.call({ op: 'close' }).catch(() => {}), sleep(5000)]);
+    await Promise.race([exited, sleep(5000)]);
+    if (this.child.exitCode === null) this.child.kill('SIGKILL');
   }
 }
 
@@ -333,7 +342,9 @@ async function writeThroughput(url: string, seconds: number): Promise<(string | 
     await membership.createBudget(`tw${i}`, { eventId: randomUUID(), id, title: 'tw', when: Date.now() });
     budgets.push(id);
   }
-  const notifier = new Notifier(sql, CHANNEL, 'bench-writer', new Metrics(), pino({ level: 'silent' }));
+  // Like the server (src/realtime/realtime.ts): the notifier has connections of its own, apart from the writers' pool.
+  const notifierSql = createSql(url, { max: 1, applicationName: 'bench-notifier' });
+  const notifier = new Notifier(notifierSql, CHANNEL, 'bench-writer', new Metrics(), pino({ level: 'silent' }));
   const coalesced: ChangeSink = { committed: (p, m) => notifier.publish(p, m) };
   const variants: [string, Processor][] = [
     ['no NOTIFY (floor)', new Processor(sql, NO_SINK)],
@@ -356,6 +367,7 @@ async function writeThroughput(url: string, seconds: number): Promise<(string | 
     }
   }
   await notifier.close();
+  await notifierSql.end({ timeout: 5 });
   await sql.end({ timeout: 5 });
   const floor = best.get(variants[0]?.[0] as string) ?? 1;
   return variants.map(([name]) => [name, Math.round(best.get(name) ?? 0), `${(((best.get(name) ?? 0) / floor) * 100).toFixed(0)}%`]);
@@ -411,7 +423,7 @@ async function drive(
   opts: { rate: number; batch: number; bigShare: number; bigBudget: string | undefined; small: string[]; random: () => number },
   clients: JsonClient[],
   seconds: number,
-): Promise<{ written: number; big: number }> {
+): Promise<{ written: number; big: number; requestMs: number[] }> {
   const pushesPerSecond = opts.rate / opts.batch;
   const started = Date.now();
   const stop = started + seconds * 1000;
@@ -420,6 +432,7 @@ async function drive(
   let accepted = 0;
   let bigAccepted = 0;
   let bigAcc = 0;
+  const requestMs: number[] = [];
   while (Date.now() < stop) {
     const due = Math.floor(((Date.now() - started) / 1000) * pushesPerSecond);
     while (sent < due && inFlight < 64) {
@@ -436,9 +449,11 @@ async function drive(
       const client = clients[sent % clients.length] as JsonClient;
       sent++;
       inFlight++;
+      const t = Date.now();
       void client
         .request<{ events: { status: string }[] }>('POST', '/events', { events: Array.from({ length: opts.batch }, () => categoryAdd(budgetId)) })
         .then((r) => {
+          requestMs.push(Date.now() - t);
           const n = r.json.events?.filter((e) => e.status === 'accepted').length ?? 0;
           accepted += n;
           if (isBig) bigAccepted += n;
@@ -449,12 +464,14 @@ async function drive(
     await sleep(2);
   }
   while (inFlight > 0) await sleep(5);
-  return { written: accepted / seconds, big: bigAccepted / seconds };
+  return { written: accepted / seconds, big: bigAccepted / seconds, requestMs: requestMs.sort((a, b) => a - b) };
 }
 
 /** What one instance's /metrics says (the event-loop delay histogram resets at every scrape). */
 interface Scrape {
   lag: Map<number, number>;
+  /** realtime_wake_to_send_seconds: the hub's own wake-up → sends (absent on older servers). */
+  wake: Map<number, number>;
   eldP99: number;
   eldMax: number;
   gc: number;
@@ -464,20 +481,23 @@ interface Scrape {
 async function scrape(instances: Instance[]): Promise<Scrape[]> {
   return Promise.all(instances.map(async (i) => {
     const text = await fetch(`${i.base}/metrics`).then((r) => r.text());
-    const lag = new Map<number, number>();
-    for (const m of text.matchAll(/^ws_delivery_lag_seconds_bucket\{le="([^"]+)"\} (\d+)/gm)) lag.set(m[1] === '+Inf' ? Infinity : Number(m[1]), Number(m[2]));
+    const buckets = (name: string) => {
+      const b = new Map<number, number>();
+      for (const m of text.matchAll(new RegExp(`^${name}_bucket\\{le="([^"]+)"\\} (\\d+)`, 'gm'))) b.set(m[1] === '+Inf' ? Infinity : Number(m[1]), Number(m[2]));
+      return b;
+    };
     const one = (name: string) => Number(new RegExp(`^${name} ([0-9.e+-]+)`, 'm').exec(text)?.[1] ?? NaN);
     let gc = 0;
     for (const m of text.matchAll(/^nodejs_gc_duration_seconds_sum\{kind="[^"]+"\} ([0-9.e+-]+)/gm)) gc += Number(m[1]);
-    return { lag, eldP99: one('nodejs_eventloop_lag_p99_seconds') * 1000, eldMax: one('nodejs_eventloop_lag_max_seconds') * 1000, gc, cpu: one('process_cpu_seconds_total') };
+    return { lag: buckets('ws_delivery_lag_seconds'), wake: buckets('realtime_wake_to_send_seconds'), eldP99: one('nodejs_eventloop_lag_p99_seconds') * 1000, eldMax: one('nodejs_eventloop_lag_max_seconds') * 1000, gc, cpu: one('process_cpu_seconds_total') };
   }));
 }
 
 /** The bucket bound (ms) under which `p`% of the sends between two scrapes fell, both instances summed. */
-function lagQuantile(before: Scrape[], after: Scrape[], p: number): string {
+function lagQuantile(before: Scrape[], after: Scrape[], p: number, which: 'lag' | 'wake' = 'lag'): string {
   const sum = (s: Scrape[]) => {
     const m = new Map<number, number>();
-    for (const x of s) for (const [le, n] of x.lag) m.set(le, (m.get(le) ?? 0) + n);
+    for (const x of s) for (const [le, n] of x[which]) m.set(le, (m.get(le) ?? 0) + n);
     return m;
   };
   const b = sum(before);
@@ -491,11 +511,20 @@ function lagQuantile(before: Scrape[], after: Scrape[], p: number): string {
   return '–';
 }
 
+/**
+ * Both instances' RSS: the lowest of 12 samples over 3 s each, so garbage waiting for the next GC
+ * (which comes and goes by MiBs) weighs less than the memory that stays.
+ */
 async function rss(instances: Instance[]): Promise<number> {
   let total = 0;
   for (const i of instances) {
-    const status = await fs.readFile(`/proc/${i.child.pid}/status`, 'utf8');
-    total += Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024;
+    let low = Infinity;
+    for (let n = 0; n < 12; n++) {
+      const status = await fs.readFile(`/proc/${i.child.pid}/status`, 'utf8');
+      low = Math.min(low, Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024);
+      await sleep(250);
+    }
+    total += low;
   }
   return total;
 }
@@ -550,10 +579,11 @@ async function main(): Promise<void> {
   };
   const nodeArgs = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
   const instances = await Promise.all([startInstance(db.url, env, nodeArgs), startInstance(db.url, env, nodeArgs)]);
-  const workers = Array.from({ length: WORKERS }, () => new Clients(new Worker(new URL(import.meta.url), { workerData: { profileDir } })));
+  const workers = Array.from({ length: WORKERS }, () => new Clients(profileDir));
   const mainEld = monitorEventLoopDelay({ resolution: 5 });
   mainEld.enable();
-  const out: string[] = [`machine: ${machine()}`, `command: npm run bench:fanout${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`, ''];
+  const load = () => os.loadavg().map((x) => x.toFixed(1)).join(' ');
+  const out: string[] = [`machine: ${machine()}`, `command: npm run bench:fanout${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`, `load average at start (1/5/15 min): ${load()}`, ''];
   const summary: SummaryRow[] = [];
   const http = instances.map((i) => new JsonClient(i.port, token(WRITER)));
   const byWorker = <T extends { id: number }>(items: T[]) => workers.map((_, w) => items.filter((x) => x.id % WORKERS === w));
@@ -609,11 +639,15 @@ async function main(): Promise<void> {
       const bigSubs = connected.filter((d) => d.big).length;
       const smallActive = [...new Set(connected.filter((d) => !d.big).map((d) => d.budgetId))];
       process.stderr.write(`opening ${fresh.length} sockets (${n} in all: ${bigSubs} on the big budget, ${n - bigSubs} on ${smallActive.length} small budgets)…\n`);
+      const rssPrev = opened.size === fresh.length ? rssBefore : await rss(instances);
       const opens = await Promise.all(byWorker(fresh).map((devices, i) => (workers[i] as Clients).call<{ failures: number }>({ op: 'open', devices })));
       const failedOpens = opens.reduce((s, o) => s + o.failures, 0);
       await sleep(3000);
       const rssNow = await rss(instances);
-      rssRow = [n, (rssBefore / 2 ** 20).toFixed(0), (rssNow / 2 ** 20).toFixed(0), ((rssNow - rssBefore) / n / 1024).toFixed(1)];
+      rssRow = [
+        n, (rssBefore / 2 ** 20).toFixed(0), (rssNow / 2 ** 20).toFixed(0), ((rssNow - rssBefore) / n / 1024).toFixed(1),
+        fresh.length, (rssPrev / 2 ** 20).toFixed(0), ((rssNow - rssPrev) / fresh.length / 1024).toFixed(1),
+      ];
 
       process.stderr.write(`latency with ${n} sockets…\n`);
       const from = Date.now() + WARMUP_MS;
@@ -645,11 +679,13 @@ async function main(): Promise<void> {
       serverRows.push([
         n,
         lagQuantile(before, after, 50), lagQuantile(before, after, 99),
+        `${lagQuantile(before, after, 50, 'wake')} / ${lagQuantile(before, after, 99, 'wake')}`,
         perInstance((_, a) => a.eldP99).map(fmt).join(' / '), perInstance((_, a) => a.eldMax).map(fmt).join(' / '),
         perInstance((b, a) => ((a.gc - b.gc) / elapsed) * 1000).map(fmt).join(' / '),
         perInstance((b, a) => ((a.cpu - b.cpu) / elapsed) * 100).map((x) => x.toFixed(0)).join(' / '),
         results.map((r) => fmt(r.eldP99)).join(' / '), results.map((r) => fmt(r.eldMax)).join(' / '),
         `${fmt(mainEldP99)} / ${fmt(mainEldMax)}`,
+        `${fmt(percentile(written.requestMs, 50))} / ${fmt(percentile(written.requestMs, 99))}`,
         failedOpens,
       ]);
     }
@@ -666,18 +702,25 @@ async function main(): Promise<void> {
       'Measured at the clients as now − serverTime; serverTime is taken at the START of the write transaction, so this over-states commit → delivery by the transaction time:',
     );
     out.push(table(['sockets', 'budgets', 'events/s written', 'deliveries/s', 'p50', 'p95', 'p99', 'max'], latencyRows, md), '');
-    out.push("The same phases seen by the processes (x / y = instance 1 / instance 2, or client worker 1 / 2). Send lag: the instances' ws_delivery_lag_seconds (serverTime → send, bucket bound, ms);");
-    out.push('event-loop delay p99 / max (ms, monitorEventLoopDelay); GC: ms of GC pause per second; CPU: % of one core:');
+    out.push("The same phases seen by the processes (x / y = instance 1 / instance 2, or client process 1 / 2). Send lag: the instances' ws_delivery_lag_seconds (serverTime → send, bucket bound, ms);");
+    out.push("wake → sent: realtime_wake_to_send_seconds, the hub's own part (a budget's wake-up — local commit or NOTIFY received — to the end of its log read and sends, bucket bound, ms);");
+    out.push('event-loop delay p99 / max (ms, monitorEventLoopDelay); GC: ms of GC pause per second; CPU: % of one core; POST /events: the writes\' own');
+    out.push('request time at the writer (ms), which bounds how much of the latency above is the write transaction rather than the fan-out:');
     out.push(
       table(
-        ['sockets', 'send lag p50', 'send lag p99', 'server loop delay p99', 'server loop delay max', 'server GC ms/s', 'server CPU %', 'client loop delay p99', 'client loop delay max', 'writer thread loop p99 / max', 'failed opens'],
+        ['sockets', 'send lag p50', 'send lag p99', 'wake → sent p50 / p99', 'server loop delay p99', 'server loop delay max', 'server GC ms/s', 'server CPU %', 'client loop delay p99', 'client loop delay max', 'writer process loop p99 / max', 'POST /events p50 / p99', 'failed opens'],
         serverRows,
         md,
       ),
       '',
     );
-    out.push('Memory, both instances together (subscribed idle sockets, RSS after 3 s):');
-    out.push(table(['sockets', 'RSS before (MiB)', 'RSS with sockets (MiB)', 'KiB per socket'], [rssRow], md), '');
+    out.push('Memory, both instances together (subscribed idle sockets; RSS 3 s after the last socket opened, the lowest of 12 samples over 3 s per instance):');
+    out.push(
+      table(['sockets', 'RSS with none (MiB)', 'RSS with all (MiB)', 'KiB per socket', 'sockets opened last', 'RSS just before them (MiB)', 'KiB per socket opened last'], [rssRow], md),
+      'KiB per socket: (RSS with all − RSS before any socket) / sockets, which also counts the heap the earlier latency phase grew;',
+      'per socket opened last: the same across the last opening step only (both idle, both after the earlier phase).',
+      '',
+    );
 
     let stormLine: SummaryRow | undefined;
     const check = createSql(db.url, { max: 1 });
@@ -691,7 +734,8 @@ async function main(): Promise<void> {
         [order[i], order[j]] = [order[j] as number, order[i] as number];
       }
       const victims = order.slice(0, STORM).map((id) => ({ id }));
-      const bigVictims = victims.filter((v) => (connected.find((d) => d.id === v.id) as DeviceSpec).big).length;
+      const isBig = new Set(connected.filter((d) => d.big).map((d) => d.id));
+      const bigVictims = victims.filter((v) => isBig.has(v.id)).length;
       process.stderr.write(`reconnect storm of ${victims.length} sockets (${bigVictims} of the big budget)…\n`);
       const smallActive = [...new Set(connected.filter((d) => !d.big).map((d) => d.budgetId))];
       const writes = drive({ rate: RATE, batch: BATCH, bigShare: BIG_SHARE, bigBudget: w.bigBudget, small: smallActive, random }, http, 12);
@@ -733,20 +777,19 @@ async function main(): Promise<void> {
     await check.end({ timeout: 5 });
     if (stormLine) summary.push(stormLine);
     await writeSummary(values.json, summary);
-    out.push('', `total run ${((Date.now() - started) / 1000).toFixed(0)} s`);
+    out.push('', `total run ${((Date.now() - started) / 1000).toFixed(0)} s; load average at the end (1/5/15 min): ${load()}`);
     process.stdout.write(`${out.join('\n')}\n`);
   } finally {
-    await Promise.all(workers.map((c) => c.call({ op: 'close' }).catch(() => {})));
-    await Promise.all(workers.map((c) => c.worker.terminate()));
+    await Promise.all(workers.map((c) => c.stop()));
     for (const c of http) c.close();
     await Promise.all(instances.map((i) => i.stop()));
     await db.close();
   }
 }
 
-if (isMainThread) {
+if (process.argv.includes('--client-worker')) {
+  await clientWorker();
+} else {
   await main();
   process.exit(0);
-} else {
-  await clientWorker();
 }

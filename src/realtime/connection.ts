@@ -23,7 +23,7 @@ import type { Processor } from '../sync/processor.js';
 import type { Hub, MembershipTarget } from './hub.js';
 import { type ClientMessage, type MessageRef, type RevokeReason, type ServerMessage, errorMessage, parseFrame, withId } from './messages.js';
 import { Bucket } from './bucket.js';
-import { SocketSubscription, type SubscriptionSocket } from './subscription.js';
+import { type EventsMessage, SocketSubscription, type SubscriptionSocket } from './subscription.js';
 
 /** After a close frame, a peer that does not answer within this is cut (its buffer freed). */
 const CLOSE_GRACE_MS = 5000;
@@ -103,11 +103,12 @@ export class Connection implements SubscriptionSocket, MembershipTarget {
     return !this.closing && this.blockedSince === undefined && this.socket.readyState === this.socket.OPEN;
   }
 
-  sendEvents(budgetId: string, events: string[], oldestServerTime: number): void {
+  /** The same bytes go to every socket at the same cursor (built once per budget and wake-up). */
+  sendEvents(message: EventsMessage): void {
     if (this.socket.readyState !== this.socket.OPEN) return;
-    this.socket.send(`{"type":"events","budgetId":${JSON.stringify(budgetId)},"events":[${events.join(',')}]}`);
-    this.deps.metrics.eventsDelivered.inc(events.length);
-    this.deps.metrics.deliveryLag.observe(Math.max(0, Date.now() - oldestServerTime) / 1000);
+    this.socket.send(message.data);
+    this.deps.metrics.eventsDelivered.inc(message.count);
+    this.deps.metrics.deliveryLag.observe(Math.max(0, Date.now() - message.oldestServerTime) / 1000);
     this.checkBuffer();
   }
 

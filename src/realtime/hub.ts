@@ -13,6 +13,7 @@
  * (re)LISTEN (`wakeAll`), and a safety poll every SAFETY_POLL_MS that compares `last_sequence` of
  * the subscribed budgets with what was read, in case a NOTIFY was lost.
  */
+import { Histogram } from 'prom-client';
 import type { Sql } from '../db/sql.js';
 import type { AppError } from '../errors/app-error.js';
 import type { Metrics } from '../http/metrics.js';
@@ -40,7 +41,11 @@ interface BudgetState {
   force: boolean;
   reading: boolean;
   again: boolean;
+  /** When the oldest wake-up not yet served by a read came (ms), 0 if none. */
+  wokenAt: number;
 }
+
+const WAKE_TO_SEND = 'realtime_wake_to_send_seconds';
 
 export interface HubOptions {
   safetyPollMs: number;
@@ -56,11 +61,23 @@ export class Hub implements ChangeSink, StreamWaiter {
   private poller: NodeJS.Timeout | undefined;
   private polling = false;
   private closed = false;
+  /** The fan-out's own latency, without the write transaction or the NOTIFY's trip. */
+  private readonly wakeToSend: Histogram;
 
   constructor(
     private readonly sql: Sql,
     private readonly options: HubOptions,
-  ) {}
+  ) {
+    const registry = options.metrics.registry;
+    this.wakeToSend =
+      (registry.getSingleMetric(WAKE_TO_SEND) as Histogram | undefined) ??
+      new Histogram({
+        name: WAKE_TO_SEND,
+        help: "A budget's wake-up (local commit, another instance's NOTIFY, a drain, the safety poll) to the end of the log read and sends it caused: the fan-out's own latency.",
+        buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+        registers: [registry],
+      });
+  }
 
   /** ChangeSink: called by the Processor and Membership after COMMIT. */
   committed(pointers: CommittedPointer[], membership: MembershipChange[]): void {
@@ -88,10 +105,19 @@ export class Hub implements ChangeSink, StreamWaiter {
     if (sequence > b.head) b.head = sequence;
     if (force) b.force = true;
     if (b.reading) {
+      if (b.wokenAt === 0) b.wokenAt = Date.now();
       b.again = true;
       return;
     }
+    // Most wake-ups of the safety poll find every cursor at the head: no read, no promise.
+    if (!b.force && !this.anyDue(b)) return;
+    b.wokenAt = Date.now();
     void this.read(b);
+  }
+
+  private anyDue(b: BudgetState): boolean {
+    for (const s of b.subs) if (s.cursor < b.head && s.ready()) return true;
+    return false;
   }
 
   /** After every (re)LISTEN: notifications sent while it was down are lost, so re-read everything. */
@@ -102,7 +128,7 @@ export class Hub implements ChangeSink, StreamWaiter {
   add(sub: Subscriber): void {
     let b = this.budgets.get(sub.budgetId);
     if (!b) {
-      b = { id: sub.budgetId, subs: new Set(), head: 0, force: false, reading: false, again: false };
+      b = { id: sub.budgetId, subs: new Set(), head: 0, force: false, reading: false, again: false, wokenAt: 0 };
       this.budgets.set(sub.budgetId, b);
     }
     b.subs.add(sub);
@@ -189,11 +215,17 @@ export class Hub implements ChangeSink, StreamWaiter {
     try {
       while (!this.closed) {
         b.again = false;
-        const due = [...b.subs].filter((s) => s.ready() && (b.force || s.cursor < b.head));
-        b.force = false;
-        if (due.length === 0) break;
+        const due: Subscriber[] = [];
         let from = Number.MAX_SAFE_INTEGER;
-        for (const s of due) if (s.cursor < from) from = s.cursor;
+        for (const s of b.subs) {
+          if (!s.ready() || !(b.force || s.cursor < b.head)) continue;
+          due.push(s);
+          if (s.cursor < from) from = s.cursor;
+        }
+        b.force = false;
+        const wokenAt = b.wokenAt;
+        b.wokenAt = 0;
+        if (due.length === 0) break;
         this.options.metrics.logReads.inc();
         const page: StreamEvent[] = await readStream(this.sql, b.id, from, PAGE_SIZE);
         const last = page.at(-1)?.sequence ?? 0;
@@ -205,6 +237,7 @@ export class Hub implements ChangeSink, StreamWaiter {
           if (s.deliver(page) === 'done') b.subs.delete(s);
           if (s.cursor !== before || !b.subs.has(s)) progressed = true;
         }
+        if (progressed && wokenAt !== 0) this.wakeToSend.observe((Date.now() - wokenAt) / 1000);
         // A full page: there may be more than the head we know of. (No progress on a full page
         // would mean a hole in the log; never spin on it.)
         if (page.length === PAGE_SIZE && progressed) b.force = true;

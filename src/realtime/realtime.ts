@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { TokenVerifier } from '../auth/verifier.js';
 import type { Config } from '../config/schema.js';
-import type { Sql } from '../db/sql.js';
+import { type Sql, createSql } from '../db/sql.js';
 import type { RoutePlugin } from '../http/app.js';
 import type { Metrics } from '../http/metrics.js';
 import type { Logger } from '../log.js';
@@ -19,6 +19,20 @@ import { Notifier } from './notifier.js';
 import { decodeNotice } from './notify-payload.js';
 import { DRAIN_GRACE_MS, socketRoute } from './socket-route.js';
 import { Sockets } from './sockets.js';
+
+/**
+ * The fan-out's own connections, apart from the request pool: FANOUT_READERS for the hub's log
+ * reads and safety poll, and one for the notifier. Under write load every pooled request connection
+ * is held by a write transaction, and a log read or a NOTIFY queued behind them waited hundreds of
+ * milliseconds (measured: the hub's wake → sent p50 ≤ 500 ms at 10k sockets on the shared pool,
+ * ≤ 10 ms on its own, while the read itself takes ~1 ms). The notifier does not share the readers'
+ * pool either: a burst of reads (a reconnect storm, a re-LISTEN waking every budget) would delay its
+ * heartbeat NOTIFY, and a late heartbeat makes the watchdog rebuild the listener (seen in the bench).
+ * Four readers, not two: with two, 10k sockets subscribing at once queued thousands of reads and
+ * left the instances' RSS a few KiB per socket higher in the bench (noisy, but repeatable).
+ * Each instance thus holds DATABASE_POOL_MAX + FANOUT_READERS + 1 (notifier) + 1 (LISTEN) connections.
+ */
+export const FANOUT_READERS = 4;
 
 export interface RealtimeOptions {
   config: Config;
@@ -33,14 +47,19 @@ export class Realtime {
   readonly hub: Hub;
   readonly notifier: Notifier;
   readonly listener: Listener;
+  /** The fan-out's own connections, apart from the request pool (see FANOUT_READERS). */
+  private readonly readerSql: Sql;
+  private readonly notifierSql: Sql;
   private sockets: Sockets | undefined;
   private stopped = false;
 
   constructor(private readonly options: RealtimeOptions) {
     const { config, sql, metrics } = options;
     const log = options.log.child({ component: 'realtime', instanceId: this.instanceId });
-    this.notifier = new Notifier(sql, config.NOTIFY_CHANNEL, this.instanceId, metrics, log);
-    this.hub = new Hub(sql, {
+    this.readerSql = createSql(options.databaseUrl, { max: FANOUT_READERS, applicationName: 'budget-sync-fanout' });
+    this.notifierSql = createSql(options.databaseUrl, { max: 1, applicationName: 'budget-sync-notifier' });
+    this.notifier = new Notifier(this.notifierSql, config.NOTIFY_CHANNEL, this.instanceId, metrics, log);
+    this.hub = new Hub(this.readerSql, {
       safetyPollMs: config.SAFETY_POLL_MS,
       publish: (pointers, membership) => this.notifier.publish(pointers, membership),
       metrics,
@@ -95,6 +114,7 @@ export class Realtime {
     await this.drain();
     await this.notifier.close();
     this.options.metrics.notifyQueueProbe = undefined;
+    await Promise.all([this.readerSql.end({ timeout: 5 }), this.notifierSql.end({ timeout: 5 })]);
   }
 
   private noticed(payload: string): void {

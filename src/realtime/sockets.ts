@@ -2,8 +2,12 @@
  * Every open socket of the instance: admission (per-user and per-instance limits, draining), the
  * heartbeat, the drain poller for sockets above high water, and the 1001 close at shutdown.
  *
- * One interval for all heartbeats (WS_HEARTBEAT_MS) instead of a timer per socket; the drain poller
- * runs every DRAIN_POLL_MS only while some socket is blocked (`ws` has no 'drain' event on a
+ * One interval for all heartbeats instead of a timer per socket, spread over the heartbeat period:
+ * every socket gets a slot, and each tick (WS_HEARTBEAT_MS / slots, ~250 ms) pings one slot's
+ * sockets, so each socket is still pinged once per WS_HEARTBEAT_MS and cut at its next ping if it
+ * did not answer — but 10,000 sockets are never pinged in one go (a burst of 10,000 frames and the
+ * pongs that come back stalled the event loop, and every delivery behind it, for ~100 ms). The drain
+ * poller runs every DRAIN_POLL_MS only while some socket is blocked (`ws` has no 'drain' event on a
  * WebSocket, so the buffer is sampled).
  */
 import type { FastifyRequest } from 'fastify';
@@ -13,6 +17,8 @@ import { errorMessage } from './messages.js';
 import { Connection, type ConnectionDeps } from './connection.js';
 
 const DRAIN_POLL_MS = 20;
+/** Roughly how often a slice of the sockets is pinged. */
+const HEARTBEAT_TICK_MS = 250;
 
 export type SocketsDeps = Omit<ConnectionDeps, 'onBlocked' | 'onClosed'>;
 
@@ -20,14 +26,22 @@ export class Sockets {
   readonly connections = new Set<Connection>();
   private readonly perUser = new Map<string, number>();
   private readonly blocked = new Set<Connection>();
+  /** Heartbeat slots: each tick pings the sockets of the next slot. */
+  private readonly slots: Set<Connection>[];
+  private readonly slotOf = new Map<Connection, Set<Connection>>();
+  private nextSlot = 0;
+  private tick = 0;
   private heartbeat: NodeJS.Timeout | undefined;
   private drainPoller: NodeJS.Timeout | undefined;
   private draining = false;
 
-  constructor(private readonly deps: SocketsDeps) {}
+  constructor(private readonly deps: SocketsDeps) {
+    const count = Math.max(1, Math.round(deps.config.WS_HEARTBEAT_MS / HEARTBEAT_TICK_MS));
+    this.slots = Array.from({ length: count }, () => new Set<Connection>());
+  }
 
   start(): void {
-    this.heartbeat = setInterval(() => this.beat(), this.deps.config.WS_HEARTBEAT_MS);
+    this.heartbeat = setInterval(() => this.beat(), this.deps.config.WS_HEARTBEAT_MS / this.slots.length);
     this.heartbeat.unref();
   }
 
@@ -55,6 +69,10 @@ export class Sockets {
       onClosed: (c) => this.closed(c),
     });
     this.connections.add(conn);
+    // Round-robin slots keep them even; a new socket is first pinged within one heartbeat period.
+    const slot = this.slots[this.nextSlot++ % this.slots.length] as Set<Connection>;
+    slot.add(conn);
+    this.slotOf.set(conn, slot);
     this.perUser.set(principal.uid, mine + 1);
     metrics.socketsConnected.inc();
     conn.open();
@@ -75,7 +93,8 @@ export class Sockets {
   }
 
   private beat(): void {
-    for (const c of this.connections) {
+    const slot = this.slots[this.tick++ % this.slots.length] as Set<Connection>;
+    for (const c of slot) {
       if (!c.alive) {
         this.deps.metrics.socketCloses.inc({ code: 1006 });
         c.terminate();
@@ -107,6 +126,8 @@ export class Sockets {
   private closed(c: Connection): void {
     if (!this.connections.delete(c)) return;
     this.blocked.delete(c);
+    this.slotOf.get(c)?.delete(c);
+    this.slotOf.delete(c);
     const n = (this.perUser.get(c.userId) ?? 1) - 1;
     if (n <= 0) this.perUser.delete(c.userId);
     else this.perUser.set(c.userId, n);

@@ -49,13 +49,28 @@ export function eventJson(e: StreamEvent): string {
   return json;
 }
 
+/**
+ * One `events` message, serialized once and sent as the same string to every socket that needs it.
+ * A string, not a Buffer: a Buffer per message lives outside the V8 heap, and tens of thousands of
+ * short-lived ones (a reconnect storm, 10k sockets subscribing) held RSS several KiB per socket
+ * higher until a major GC; `ws` encodes the string straight into the socket write.
+ */
+export interface EventsMessage {
+  readonly data: string;
+  readonly count: number;
+  /** serverTime of its first (oldest) event. */
+  readonly oldestServerTime: number;
+  /** sequence of its last event: the cursor after it. */
+  readonly lastSequence: number;
+}
+
 /** The socket side a subscription needs (implemented by Connection). */
 export interface SubscriptionSocket {
   readonly userId: string;
   /** True while the socket is open and below its high-water mark. */
   canSend(): boolean;
-  /** Sends one `events` message built from pre-serialized events. */
-  sendEvents(budgetId: string, events: string[], oldestServerTime: number): void;
+  /** Sends one pre-built `events` message. */
+  sendEvents(message: EventsMessage): void;
   /** The subscription ended by the stream: send `revoked` and forget it. */
   revoked(sub: SocketSubscription, reason: RevokeReason): void;
   reportGap(budgetId: string, cursor: number, next: number): void;
@@ -64,6 +79,68 @@ export interface SubscriptionSocket {
 /** At most this many events or bytes per `events` message, so one send never overshoots high water by much. */
 const MAX_EVENTS_PER_MESSAGE = 100;
 const MAX_MESSAGE_BYTES = 64 * 1024;
+
+/**
+ * The `events` messages of one page read from the log, built on demand and shared. Every socket
+ * whose cursor is at the same place gets the same chunk (chunk bounds depend only on where it
+ * starts, except where a `participant.remove` of the socket's own user ends it), so a wake-up
+ * serializes each message once per budget, not once per socket.
+ */
+class PageMessages {
+  private readonly built = new Map<number, EventsMessage>();
+  /** Indexes of `participant.remove` events: they end the chunk of one user only (rare). */
+  private readonly removals: number[] = [];
+
+  constructor(private readonly page: StreamEvent[]) {
+    for (let i = 0; i < page.length; i++) if ((page[i] as StreamEvent).eventType === 'participant.remove') this.removals.push(i);
+  }
+
+  /** The message that starts at `start` for `userId`, and the revocation its last event carries. */
+  at(start: number, userId: string): { message: EventsMessage; reason: RevokeReason | undefined } {
+    const page = this.page;
+    let end = start;
+    let bytes = 0;
+    let reason: RevokeReason | undefined;
+    for (;; end++) {
+      const e = page[end] as StreamEvent;
+      bytes += eventJson(e).length;
+      if (e.eventType === 'budget.delete') reason = 'deleted';
+      if (reason || end - start + 1 >= MAX_EVENTS_PER_MESSAGE || bytes >= MAX_MESSAGE_BYTES || end === page.length - 1) break;
+    }
+    for (const r of this.removals) {
+      if (r < start) continue;
+      if (r > end) break;
+      const own = revokeReason(page[r] as StreamEvent, userId);
+      if (own) {
+        end = r;
+        reason = own;
+        break;
+      }
+    }
+    const key = start * 65536 + end;
+    let message = this.built.get(key);
+    if (!message) {
+      const first = page[start] as StreamEvent;
+      const jsons: string[] = [];
+      for (let i = start; i <= end; i++) jsons.push(eventJson(page[i] as StreamEvent));
+      message = {
+        data: `{"type":"events","budgetId":${JSON.stringify(first.budgetId)},"events":[${jsons.join(',')}]}`,
+        count: end - start + 1,
+        oldestServerTime: first.serverTime,
+        lastSequence: (page[end] as StreamEvent).sequence,
+      };
+      this.built.set(key, message);
+    }
+    return { message, reason };
+  }
+}
+
+const pages = new WeakMap<StreamEvent[], PageMessages>();
+function messagesOf(page: StreamEvent[]): PageMessages {
+  let m = pages.get(page);
+  if (!m) pages.set(page, (m = new PageMessages(page)));
+  return m;
+}
 
 export class SocketSubscription implements Subscriber {
   private closed = false;
@@ -105,28 +182,18 @@ export class SocketSubscription implements Subscriber {
       this.socket.reportGap(this.budgetId, this.cursor, first.sequence);
       return 'keep';
     }
-    let chunk: string[] = [];
-    let bytes = 0;
-    let oldest = first.serverTime;
-    for (; i < page.length; i++) {
-      const e = page[i] as StreamEvent;
-      if (chunk.length === 0) oldest = e.serverTime;
-      const json = eventJson(e);
-      chunk.push(json);
-      bytes += json.length;
-      const reason = revokeReason(e, this.userId);
-      if (reason || chunk.length >= MAX_EVENTS_PER_MESSAGE || bytes >= MAX_MESSAGE_BYTES || i === page.length - 1) {
-        this.socket.sendEvents(this.budgetId, chunk, oldest);
-        this.cursor = e.sequence;
-        chunk = [];
-        bytes = 0;
-        if (reason) {
-          this.closed = true;
-          this.socket.revoked(this, reason);
-          return 'done';
-        }
-        if (!this.socket.canSend()) return 'keep';
+    const messages = messagesOf(page);
+    while (i < page.length) {
+      const { message, reason } = messages.at(i, this.userId);
+      this.socket.sendEvents(message);
+      this.cursor = message.lastSequence;
+      i += message.count;
+      if (reason) {
+        this.closed = true;
+        this.socket.revoked(this, reason);
+        return 'done';
       }
+      if (!this.socket.canSend()) return 'keep';
     }
     return 'keep';
   }
