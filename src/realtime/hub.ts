@@ -11,7 +11,8 @@
  *
  * Sources of wake-ups: local commits (`committed`, the ChangeSink), other instances' notices, every
  * (re)LISTEN (`wakeAll`), and a safety poll every SAFETY_POLL_MS that compares `last_sequence` of
- * the subscribed budgets with what was read, in case a NOTIFY was lost.
+ * the subscribed budgets with what was read, in case a NOTIFY was lost. Membership notices lost
+ * with a NOTIFY are recovered by the MembershipReconciler after every (re)LISTEN.
  */
 import { Histogram } from 'prom-client';
 import type { Sql } from '../db/sql.js';
@@ -21,6 +22,7 @@ import type { Logger } from '../log.js';
 import type { StreamEvent } from '../protocol/events.js';
 import type { ChangeSink, CommittedPointer, MembershipChange, StreamWaiter } from '../sync/changes.js';
 import { readStream } from '../sync/reads.js';
+import { MembershipReconciler } from './membership-reconciler.js';
 import { OnceWaiter, type Subscriber } from './subscription.js';
 
 /** Events per log read: the largest `count` of GET /events too. */
@@ -63,11 +65,14 @@ export class Hub implements ChangeSink, StreamWaiter {
   private closed = false;
   /** The fan-out's own latency, without the write transaction or the NOTIFY's trip. */
   private readonly wakeToSend: Histogram;
+  /** Recovers membership notices lost with a NOTIFY (after every (re)LISTEN). */
+  private readonly reconciler: MembershipReconciler;
 
   constructor(
     private readonly sql: Sql,
     private readonly options: HubOptions,
   ) {
+    this.reconciler = new MembershipReconciler(sql, { tell: (userId, budgetId, change) => this.tell(userId, budgetId, change), log: options.log });
     const registry = options.metrics.registry;
     this.wakeToSend =
       (registry.getSingleMetric(WAKE_TO_SEND) as Histogram | undefined) ??
@@ -89,10 +94,25 @@ export class Hub implements ChangeSink, StreamWaiter {
   changed(pointers: CommittedPointer[], membership: MembershipChange[]): void {
     for (const p of pointers) this.wake(p.budgetId, p.sequence);
     for (const m of membership) {
-      for (const target of this.users.get(m.userId) ?? []) target.membership(m.budgetId, m.change);
+      this.reconciler.noticed(m.userId, m.budgetId, m.change);
+      this.tell(m.userId, m.budgetId, m.change);
       // The stream carries the participant.remove / budget.delete that revokes; make sure it is read.
       if (m.change === 'removed') this.wake(m.budgetId, 0, true);
     }
+  }
+
+  private tell(userId: string, budgetId: string, change: MembershipChange['change']): void {
+    for (const target of this.users.get(userId) ?? []) target.membership(budgetId, change);
+  }
+
+  /** After every (re)LISTEN: membership notices sent while it was down are lost too. */
+  reconcileMembership(): Promise<void> {
+    return this.reconciler.reconcile();
+  }
+
+  /** Whether the user's budgets are known here (their first socket's read is done); for tests. */
+  membershipKnown(userId: string): boolean {
+    return this.reconciler.knows(userId);
   }
 
   /**
@@ -143,14 +163,20 @@ export class Hub implements ChangeSink, StreamWaiter {
 
   addUser(target: MembershipTarget): void {
     let set = this.users.get(target.userId);
-    if (!set) this.users.set(target.userId, (set = new Set()));
+    if (!set) {
+      this.users.set(target.userId, (set = new Set()));
+      this.reconciler.track(target.userId);
+    }
     set.add(target);
   }
 
   removeUser(target: MembershipTarget): void {
     const set = this.users.get(target.userId);
     set?.delete(target);
-    if (set?.size === 0) this.users.delete(target.userId);
+    if (set?.size === 0) {
+      this.users.delete(target.userId);
+      this.reconciler.untrack(target.userId);
+    }
   }
 
   /** StreamWaiter: a long-poll is a subscriber that answers once. */
@@ -208,6 +234,7 @@ export class Hub implements ChangeSink, StreamWaiter {
     for (const b of this.budgets.values()) for (const s of b.subs) s.end();
     this.budgets.clear();
     this.users.clear();
+    this.reconciler.close();
   }
 
   private async read(b: BudgetState): Promise<void> {

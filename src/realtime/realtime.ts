@@ -70,7 +70,11 @@ export class Realtime {
       channel: config.NOTIFY_CHANNEL,
       heartbeatMs: config.LISTENER_HEARTBEAT_MS,
       sendHeartbeat: (n) => this.notifier.sendHeartbeat(n),
-      onListen: () => this.hub.wakeAll(),
+      // Notifications sent while not listening are lost: re-read every stream, re-check membership.
+      onListen: () => {
+        this.hub.wakeAll();
+        void this.hub.reconcileMembership();
+      },
       onNotify: (payload) => this.noticed(payload),
       metrics,
       log,
