@@ -27,7 +27,7 @@ export const ConfigSchema = Type.Object({
     minimum: 1,
     maximum: 200,
     default: 10,
-    description: 'Connections per instance, plus one LISTEN connection. More do not add write throughput (commits serialise per budget).',
+    description: 'Request connections per instance; the fan-out adds 6 of its own (4 log readers, 1 notifier, 1 LISTEN). More do not add write throughput (commits serialise per budget).',
   }),
   DATABASE_MIGRATE: Type.Boolean({
     default: false,

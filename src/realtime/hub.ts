@@ -14,7 +14,6 @@
  * the subscribed budgets with what was read, in case a NOTIFY was lost. Membership notices lost
  * with a NOTIFY are recovered by the MembershipReconciler after every (re)LISTEN.
  */
-import { Histogram } from 'prom-client';
 import type { Sql } from '../db/sql.js';
 import type { AppError } from '../errors/app-error.js';
 import type { Metrics } from '../http/metrics.js';
@@ -47,8 +46,6 @@ interface BudgetState {
   wokenAt: number;
 }
 
-const WAKE_TO_SEND = 'realtime_wake_to_send_seconds';
-
 export interface HubOptions {
   safetyPollMs: number;
   /** Hands local commits to the notifier, for the other instances. */
@@ -63,8 +60,6 @@ export class Hub implements ChangeSink, StreamWaiter {
   private poller: NodeJS.Timeout | undefined;
   private polling = false;
   private closed = false;
-  /** The fan-out's own latency, without the write transaction or the NOTIFY's trip. */
-  private readonly wakeToSend: Histogram;
   /** Recovers membership notices lost with a NOTIFY (after every (re)LISTEN). */
   private readonly reconciler: MembershipReconciler;
 
@@ -73,15 +68,6 @@ export class Hub implements ChangeSink, StreamWaiter {
     private readonly options: HubOptions,
   ) {
     this.reconciler = new MembershipReconciler(sql, { tell: (userId, budgetId, change) => this.tell(userId, budgetId, change), log: options.log });
-    const registry = options.metrics.registry;
-    this.wakeToSend =
-      (registry.getSingleMetric(WAKE_TO_SEND) as Histogram | undefined) ??
-      new Histogram({
-        name: WAKE_TO_SEND,
-        help: "A budget's wake-up (local commit, another instance's NOTIFY, a drain, the safety poll) to the end of the log read and sends it caused: the fan-out's own latency.",
-        buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-        registers: [registry],
-      });
   }
 
   /** ChangeSink: called by the Processor and Membership after COMMIT. */
@@ -264,7 +250,7 @@ export class Hub implements ChangeSink, StreamWaiter {
           if (s.deliver(page) === 'done') b.subs.delete(s);
           if (s.cursor !== before || !b.subs.has(s)) progressed = true;
         }
-        if (progressed && wokenAt !== 0) this.wakeToSend.observe((Date.now() - wokenAt) / 1000);
+        if (progressed && wokenAt !== 0) this.options.metrics.wakeToSend.observe((Date.now() - wokenAt) / 1000);
         // A full page: there may be more than the head we know of. (No progress on a full page
         // would mean a hole in the log; never spin on it.)
         if (page.length === PAGE_SIZE && progressed) b.force = true;
