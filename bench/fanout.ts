@@ -472,6 +472,8 @@ interface Scrape {
   lag: Map<number, number>;
   /** realtime_wake_to_send_seconds: the hub's own wake-up → sends (absent on older servers). */
   wake: Map<number, number>;
+  /** realtime_commit_to_send_seconds: COMMIT returned (on whichever instance) → sends. */
+  commit: Map<number, number>;
   eldP99: number;
   eldMax: number;
   gc: number;
@@ -489,12 +491,12 @@ async function scrape(instances: Instance[]): Promise<Scrape[]> {
     const one = (name: string) => Number(new RegExp(`^${name} ([0-9.e+-]+)`, 'm').exec(text)?.[1] ?? NaN);
     let gc = 0;
     for (const m of text.matchAll(/^nodejs_gc_duration_seconds_sum\{kind="[^"]+"\} ([0-9.e+-]+)/gm)) gc += Number(m[1]);
-    return { lag: buckets('ws_delivery_lag_seconds'), wake: buckets('realtime_wake_to_send_seconds'), eldP99: one('nodejs_eventloop_lag_p99_seconds') * 1000, eldMax: one('nodejs_eventloop_lag_max_seconds') * 1000, gc, cpu: one('process_cpu_seconds_total') };
+    return { lag: buckets('ws_delivery_lag_seconds'), wake: buckets('realtime_wake_to_send_seconds'), commit: buckets('realtime_commit_to_send_seconds'), eldP99: one('nodejs_eventloop_lag_p99_seconds') * 1000, eldMax: one('nodejs_eventloop_lag_max_seconds') * 1000, gc, cpu: one('process_cpu_seconds_total') };
   }));
 }
 
 /** The bucket bound (ms) under which `p`% of the sends between two scrapes fell, both instances summed. */
-function lagQuantile(before: Scrape[], after: Scrape[], p: number, which: 'lag' | 'wake' = 'lag'): string {
+function lagQuantile(before: Scrape[], after: Scrape[], p: number, which: 'lag' | 'wake' | 'commit' = 'lag'): string {
   const sum = (s: Scrape[]) => {
     const m = new Map<number, number>();
     for (const x of s) for (const [le, n] of x[which]) m.set(le, (m.get(le) ?? 0) + n);
@@ -678,6 +680,7 @@ async function main(): Promise<void> {
       const perInstance = (f: (b: Scrape, a: Scrape) => number) => instances.map((_, i) => f(before[i] as Scrape, after[i] as Scrape));
       serverRows.push([
         n,
+        `${lagQuantile(before, after, 50, 'commit')} / ${lagQuantile(before, after, 95, 'commit')} / ${lagQuantile(before, after, 99, 'commit')}`,
         lagQuantile(before, after, 50), lagQuantile(before, after, 99),
         `${lagQuantile(before, after, 50, 'wake')} / ${lagQuantile(before, after, 99, 'wake')}`,
         perInstance((_, a) => a.eldP99).map(fmt).join(' / '), perInstance((_, a) => a.eldMax).map(fmt).join(' / '),
@@ -695,6 +698,13 @@ async function main(): Promise<void> {
         against: 'target', againstValue: '50 ms', ratio: `p50 ${r[4]} / p95 ${r[5]} ms`,
       });
     }
+    for (const r of serverRows) {
+      const [p50, p95, p99] = String(r[1]).split(' / ');
+      summary.push({
+        benchmark: 'fanout', measured: `commit → send p99 in the servers (histogram bucket), ${r[0]} sockets`, value: `${p99} ms`,
+        against: 'target', againstValue: '50 ms', ratio: `p50 ${p50} / p95 ${p95} ms`,
+      });
+    }
     summary.push({ benchmark: 'fanout', measured: `server RSS per idle socket, ${rssRow[0]} sockets`, value: `${rssRow[3]} KiB`, against: 'target', againstValue: '16 KiB', ratio: `${((Number(rssRow[3]) / 16) * 100).toFixed(0)}%` });
     out.push(
       `Latency (ms), ${RATE} events/s requested in batches of ${BATCH}, ${(BIG_SHARE * 100).toFixed(1)}% of the pushes to the big budget, ${SECONDS} s after a ${WARMUP_MS / 1000} s warm-up.`,
@@ -702,13 +712,15 @@ async function main(): Promise<void> {
       'Measured at the clients as now − serverTime; serverTime is taken at the START of the write transaction, so this over-states commit → delivery by the transaction time:',
     );
     out.push(table(['sockets', 'budgets', 'events/s written', 'deliveries/s', 'p50', 'p95', 'p99', 'max'], latencyRows, md), '');
-    out.push("The same phases seen by the processes (x / y = instance 1 / instance 2, or client process 1 / 2). Send lag: the instances' ws_delivery_lag_seconds (serverTime → send, bucket bound, ms);");
+    out.push('The same phases seen by the processes (x / y = instance 1 / instance 2, or client process 1 / 2). Commit → send: realtime_commit_to_send_seconds,');
+    out.push('from COMMIT returning on the instance that wrote (the time rides in the NOTIFY) to the sends of those events to every ready socket (bucket bound, ms);');
+    out.push("send lag: the instances' ws_delivery_lag_seconds (serverTime → send, bucket bound, ms);");
     out.push("wake → sent: realtime_wake_to_send_seconds, the hub's own part (a budget's wake-up — local commit or NOTIFY received — to the end of its log read and sends, bucket bound, ms);");
     out.push('event-loop delay p99 / max (ms, monitorEventLoopDelay); GC: ms of GC pause per second; CPU: % of one core; POST /events: the writes\' own');
     out.push('request time at the writer (ms), which bounds how much of the latency above is the write transaction rather than the fan-out:');
     out.push(
       table(
-        ['sockets', 'send lag p50', 'send lag p99', 'wake → sent p50 / p99', 'server loop delay p99', 'server loop delay max', 'server GC ms/s', 'server CPU %', 'client loop delay p99', 'client loop delay max', 'writer process loop p99 / max', 'POST /events p50 / p99', 'failed opens'],
+        ['sockets', 'commit → send p50 / p95 / p99', 'send lag p50', 'send lag p99', 'wake → sent p50 / p99', 'server loop delay p99', 'server loop delay max', 'server GC ms/s', 'server CPU %', 'client loop delay p99', 'client loop delay max', 'writer process loop p99 / max', 'POST /events p50 / p99', 'failed opens'],
         serverRows,
         md,
       ),

@@ -51,6 +51,17 @@ function guardClosedSocketWrites(): void {
   });
 }
 
+/**
+ * A Postgres array literal for a parameter: `${pgArray(ids)}::uuid[]`. Not porsager's `sql.array()`:
+ * its element type is looked up when the query is built, from array types the pool fetches on its
+ * first connection, so an array in a pool's very first query went out as the plain string "a,b" and
+ * failed ("malformed array literal"; seen on a fresh instance's first membership read). Every
+ * element is quoted and escaped, so any text is safe; cast the parameter to the array type.
+ */
+export function pgArray(values: readonly (string | number)[]): string {
+  return `{${values.map((v) => (typeof v === 'number' ? String(v) : `"${v.replace(/[\\"]/g, (c) => `\\${c}`)}"`)).join(',')}}`;
+}
+
 export interface SqlOptions {
   max?: number;
   applicationName?: string;

@@ -39,6 +39,12 @@ export class Metrics {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [this.registry],
   });
+  readonly commitToSend = new Histogram({
+    name: 'realtime_commit_to_send_seconds',
+    help: "A commit (this instance's, or another's by the time in its NOTIFY) to the sends of its events to every ready local subscriber.",
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
   readonly wakeToSend = new Histogram({
     name: 'realtime_wake_to_send_seconds',
     help: "A budget's wake-up (local commit, another instance's NOTIFY, a drain, the safety poll) to the end of the log read and sends it caused: the fan-out's own latency.",

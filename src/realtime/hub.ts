@@ -14,7 +14,7 @@
  * the subscribed budgets with what was read, in case a NOTIFY was lost. Membership notices lost
  * with a NOTIFY are recovered by the MembershipReconciler after every (re)LISTEN.
  */
-import type { Sql } from '../db/sql.js';
+import { type Sql, pgArray } from '../db/sql.js';
 import type { AppError } from '../errors/app-error.js';
 import type { Metrics } from '../http/metrics.js';
 import type { Logger } from '../log.js';
@@ -44,7 +44,12 @@ interface BudgetState {
   again: boolean;
   /** When the oldest wake-up not yet served by a read came (ms), 0 if none. */
   wokenAt: number;
+  /** [sequence, committedAt] of recent commits not yet sent, ascending (for commit → send). */
+  commits: [number, number][];
 }
+
+/** Commits remembered per budget for the metric; older ones are dropped, never the stream. */
+const MAX_TIMED_COMMITS = 64;
 
 export interface HubOptions {
   safetyPollMs: number;
@@ -72,13 +77,15 @@ export class Hub implements ChangeSink, StreamWaiter {
 
   /** ChangeSink: called by the Processor and Membership after COMMIT. */
   committed(pointers: CommittedPointer[], membership: MembershipChange[]): void {
-    this.changed(pointers, membership);
-    this.options.publish(pointers, membership);
+    const at = Date.now();
+    const timed = pointers.map((p) => ({ ...p, committedAt: p.committedAt ?? at }));
+    this.changed(timed, membership);
+    this.options.publish(timed, membership);
   }
 
   /** Commits of this or another instance: wake their budgets, tell the users' sockets. */
   changed(pointers: CommittedPointer[], membership: MembershipChange[]): void {
-    for (const p of pointers) this.wake(p.budgetId, p.sequence);
+    for (const p of pointers) this.wake(p.budgetId, p.sequence, false, p.committedAt);
     for (const m of membership) {
       this.reconciler.noticed(m.userId, m.budgetId, m.change);
       this.tell(m.userId, m.budgetId, m.change);
@@ -103,11 +110,16 @@ export class Hub implements ChangeSink, StreamWaiter {
 
   /**
    * Delivers what is committed after the subscribers' cursors. `sequence`: a head just learned;
-   * `force`: read even when no cursor is known to be behind (the head is unknown).
+   * `force`: read even when no cursor is known to be behind (the head is unknown). `committedAt`:
+   * when that sequence was committed, for the commit → send metric.
    */
-  wake(budgetId: string, sequence = 0, force = false): void {
+  wake(budgetId: string, sequence = 0, force = false, committedAt?: number): void {
     const b = this.budgets.get(budgetId);
     if (!b || this.closed) return;
+    if (committedAt !== undefined && sequence > (b.commits.at(-1)?.[0] ?? 0)) {
+      b.commits.push([sequence, committedAt]);
+      if (b.commits.length > MAX_TIMED_COMMITS) b.commits.shift();
+    }
     if (sequence > b.head) b.head = sequence;
     if (force) b.force = true;
     if (b.reading) {
@@ -134,7 +146,7 @@ export class Hub implements ChangeSink, StreamWaiter {
   add(sub: Subscriber): void {
     let b = this.budgets.get(sub.budgetId);
     if (!b) {
-      b = { id: sub.budgetId, subs: new Set(), head: 0, force: false, reading: false, again: false, wokenAt: 0 };
+      b = { id: sub.budgetId, subs: new Set(), head: 0, force: false, reading: false, again: false, wokenAt: 0, commits: [] };
       this.budgets.set(sub.budgetId, b);
     }
     b.subs.add(sub);
@@ -202,7 +214,7 @@ export class Hub implements ChangeSink, StreamWaiter {
     this.polling = true;
     try {
       const rows = await this.sql<{ id: string; last_sequence: number; deleted_at: number | null }[]>`
-        SELECT id, last_sequence, deleted_at FROM budgets WHERE id = ANY(${this.sql.array(ids)}::uuid[])`;
+        SELECT id, last_sequence, deleted_at FROM budgets WHERE id = ANY(${pgArray(ids)}::uuid[])`;
       // wake() reads only if some ready subscriber is behind the head; a deleted budget's
       // subscribers must reach its budget.delete, whatever the head says.
       for (const r of rows) this.wake(r.id, r.last_sequence, r.deleted_at !== null);
@@ -251,6 +263,11 @@ export class Hub implements ChangeSink, StreamWaiter {
           if (s.cursor !== before || !b.subs.has(s)) progressed = true;
         }
         if (progressed && wokenAt !== 0) this.options.metrics.wakeToSend.observe((Date.now() - wokenAt) / 1000);
+        // Every ready subscriber now holds the page: the commits it covers are sent.
+        const now = Date.now();
+        while (b.commits.length > 0 && (b.commits[0] as [number, number])[0] <= last) {
+          this.options.metrics.commitToSend.observe(Math.max(0, now - (b.commits.shift() as [number, number])[1]) / 1000);
+        }
         // A full page: there may be more than the head we know of. (No progress on a full page
         // would mean a hole in the log; never spin on it.)
         if (page.length === PAGE_SIZE && progressed) b.force = true;

@@ -13,7 +13,7 @@
  * RETRY_MS. A lost pointer only costs latency (the safety poll finds it within SAFETY_POLL_MS); a
  * lost membership change would cost another instance's `membership` notice, hence the retry.
  */
-import type { Sql } from '../db/sql.js';
+import { type Sql, pgArray } from '../db/sql.js';
 import type { Metrics } from '../http/metrics.js';
 import type { Logger } from '../log.js';
 import type { CommittedPointer, MembershipChange } from '../sync/changes.js';
@@ -24,7 +24,8 @@ const RETRY_MS = 500;
 const MAX_PENDING_MEMBERSHIP = 10_000;
 
 export class Notifier {
-  private pointers = new Map<string, number>();
+  /** budgetId → the newest sequence, and when the oldest commit not yet sent happened. */
+  private pointers = new Map<string, { sequence: number; committedAt: number | undefined }>();
   private membership: MembershipChange[] = [];
   private heartbeat: number | undefined;
   private inFlight: Promise<void> | undefined;
@@ -42,9 +43,7 @@ export class Notifier {
   /** Queues pointers and membership changes; sends at once unless a send is in flight. */
   publish(pointers: CommittedPointer[], membership: MembershipChange[]): void {
     if (this.closed) return;
-    for (const p of pointers) {
-      if ((this.pointers.get(p.budgetId) ?? 0) < p.sequence) this.pointers.set(p.budgetId, p.sequence);
-    }
+    for (const p of pointers) this.merge(p);
     this.membership.push(...membership);
     if (this.membership.length > MAX_PENDING_MEMBERSHIP) this.membership.splice(0, this.membership.length - MAX_PENDING_MEMBERSHIP);
     this.kick();
@@ -71,6 +70,16 @@ export class Notifier {
     while (this.inFlight) await this.inFlight;
   }
 
+  /** Coalesces: the newest sequence wins, the oldest commit time stays (the metric over-states, never hides). */
+  private merge(p: CommittedPointer): void {
+    const had = this.pointers.get(p.budgetId);
+    if (!had) this.pointers.set(p.budgetId, { sequence: p.sequence, committedAt: p.committedAt });
+    else {
+      if (p.sequence > had.sequence) had.sequence = p.sequence;
+      if (p.committedAt !== undefined && (had.committedAt === undefined || p.committedAt < had.committedAt)) had.committedAt = p.committedAt;
+    }
+  }
+
   private get pending(): boolean {
     return this.pointers.size > 0 || this.membership.length > 0 || this.heartbeat !== undefined;
   }
@@ -84,7 +93,7 @@ export class Notifier {
 
   private async sendLoop(): Promise<void> {
     while (this.pending && !this.closed) {
-      const pointers = [...this.pointers].map(([budgetId, sequence]) => ({ budgetId, sequence }));
+      const pointers: CommittedPointer[] = [...this.pointers].map(([budgetId, p]) => (p.committedAt === undefined ? { budgetId, sequence: p.sequence } : { budgetId, sequence: p.sequence, committedAt: p.committedAt }));
       const membership = this.membership;
       const heartbeat = this.heartbeat;
       this.pointers = new Map();
@@ -94,14 +103,14 @@ export class Notifier {
       try {
         await this.sql.begin((tx) => [
           tx`SET LOCAL synchronous_commit = off`,
-          tx`SELECT pg_notify(${this.channel}, p) FROM unnest(${tx.array(payloads)}::text[]) AS p`,
+          tx`SELECT pg_notify(${this.channel}, p) FROM unnest(${pgArray(payloads)}::text[]) AS p`,
         ]);
         this.metrics.notifiesSent.inc(payloads.length);
       } catch (err) {
         this.metrics.notifyFailures.inc();
         this.log.warn({ err, pointers: pointers.length, membership: membership.length }, 'notify failed, retrying');
         // Put back what matters; newer pointers that arrived meanwhile win.
-        for (const p of pointers) if (!this.pointers.has(p.budgetId)) this.pointers.set(p.budgetId, p.sequence);
+        for (const p of pointers) this.merge(p);
         this.membership.unshift(...membership);
         this.retry = setTimeout(() => {
           this.retry = undefined;

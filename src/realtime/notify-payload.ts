@@ -1,7 +1,10 @@
 /**
  * The NOTIFY payload between instances: a wake-up, never data (the log is the truth).
  *
- *   {"i":"<instance id>","h":<heartbeat no.>?,"p":[["<budgetId>",<sequence>],...],"m":[["<uid>","<budgetId>","a"|"r"],...]}
+ *   {"i":"<instance id>","h":<heartbeat no.>?,"p":[["<budgetId>",<sequence>,<committedAt ms>?],...],"m":[["<uid>","<budgetId>","a"|"r"],...]}
+ *
+ * committedAt (the oldest commit the pointer covers) feeds only the commit → send metric; a pointer
+ * without it (an older instance during a rolling deploy) is read the same.
  *
  * Postgres refuses payloads of 8000 bytes or more (PITFALLS §1: 7999 accepted, 8000 failed), so a
  * batch is split into payloads of at most MAX_PAYLOAD_BYTES. A pointer costs ~50 bytes, so one
@@ -19,14 +22,17 @@ export interface Notice {
   membership: MembershipChange[];
 }
 
-type WirePointer = [string, number];
+type WirePointer = [string, number] | [string, number, number];
 type WireMembership = [string, string, 'a' | 'r'];
 
 /** One or more payloads, each < 8000 bytes, that together carry the notice. */
 export function encodeNotice(notice: Notice): string[] {
   const head = notice.heartbeat === undefined ? `{"i":${JSON.stringify(notice.instanceId)}` : `{"i":${JSON.stringify(notice.instanceId)},"h":${notice.heartbeat}`;
   const items: { kind: 'p' | 'm'; json: string }[] = [
-    ...notice.pointers.map((p) => ({ kind: 'p' as const, json: JSON.stringify([p.budgetId, p.sequence] satisfies WirePointer) })),
+    ...notice.pointers.map((p) => ({
+      kind: 'p' as const,
+      json: JSON.stringify((p.committedAt === undefined ? [p.budgetId, p.sequence] : [p.budgetId, p.sequence, p.committedAt]) satisfies WirePointer),
+    })),
     ...notice.membership.map((m) => ({ kind: 'm' as const, json: JSON.stringify([m.userId, m.budgetId, m.change === 'added' ? 'a' : 'r'] satisfies WireMembership) })),
   ];
   const payloads: string[] = [];
@@ -64,7 +70,9 @@ export function decodeNotice(payload: string): Notice | undefined {
   if (typeof o.h === 'number') notice.heartbeat = o.h;
   if (Array.isArray(o.p)) {
     for (const x of o.p) {
-      if (Array.isArray(x) && typeof x[0] === 'string' && Number.isSafeInteger(x[1])) notice.pointers.push({ budgetId: x[0], sequence: x[1] as number });
+      if (Array.isArray(x) && typeof x[0] === 'string' && Number.isSafeInteger(x[1])) {
+        notice.pointers.push(Number.isSafeInteger(x[2]) ? { budgetId: x[0], sequence: x[1] as number, committedAt: x[2] as number } : { budgetId: x[0], sequence: x[1] as number });
+      }
     }
   }
   if (Array.isArray(o.m)) {

@@ -2,6 +2,11 @@
 export interface CommittedPointer {
   budgetId: string;
   sequence: number;
+  /**
+   * When the committing instance saw COMMIT return (ms since the epoch, its clock). Only for the
+   * commit → send metric; set by the hub, carried in the NOTIFY.
+   */
+  committedAt?: number;
 }
 
 /** A user's set of budgets changed (PROTOCOL.md `membership`). */

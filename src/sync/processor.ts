@@ -1,4 +1,4 @@
-import type { Sql, TransactionSql } from '../db/sql.js';
+import { type Sql, type TransactionSql, pgArray } from '../db/sql.js';
 import type { BudgetRow } from '../db/rows.js';
 import { AppError } from '../errors/app-error.js';
 import { type ClientEvent, type ParsedEvent, type PushMode, type PushResult, type StreamEvent, parseClientEvent } from '../protocol/events.js';
@@ -80,13 +80,13 @@ export class Processor {
     const results = await this.sql.begin(async (tx) => {
       const budgetIds = [...new Set(events.map((e) => e.budgetId))].sort();
       const budgets = new Map(
-        (await tx<BudgetRow[]>`SELECT * FROM budgets WHERE id = ANY(${tx.array(budgetIds)}::uuid[]) ORDER BY id FOR UPDATE`).map((b) => [b.id, b]),
+        (await tx<BudgetRow[]>`SELECT * FROM budgets WHERE id = ANY(${pgArray(budgetIds)}::uuid[]) ORDER BY id FOR UPDATE`).map((b) => [b.id, b]),
       );
       writer = new StreamWriter(Date.now());
       for (const b of budgets.values()) writer.track(b.id, b.last_sequence);
       const [memberRows, receipts] = await Promise.all([
         tx<{ budget_id: string }[]>`
-          SELECT budget_id FROM participants WHERE user_id = ${actorId} AND budget_id = ANY(${tx.array(budgetIds)}::uuid[])`,
+          SELECT budget_id FROM participants WHERE user_id = ${actorId} AND budget_id = ANY(${pgArray(budgetIds)}::uuid[])`,
         readReceipts(tx, events.map((e) => e.eventId)),
       ]);
       const member = new Set(memberRows.map((r) => r.budget_id));
@@ -173,7 +173,7 @@ interface Receipt {
 }
 
 async function readReceipts(tx: TransactionSql, eventIds: string[]): Promise<Map<string, Receipt>> {
-  const rows = await tx<EventRow[]>`SELECT * FROM events WHERE event_id = ANY(${tx.array(eventIds)}::uuid[])`;
+  const rows = await tx<EventRow[]>`SELECT * FROM events WHERE event_id = ANY(${pgArray(eventIds)}::uuid[])`;
   return new Map(
     rows.map((r) => [
       r.event_id,

@@ -1,4 +1,4 @@
-import type { Sql } from '../db/sql.js';
+import { type Sql, pgArray } from '../db/sql.js';
 import {
   type CategoryRow,
   type ExpenseRow,
@@ -132,7 +132,7 @@ export class Reads {
       SELECT round(coalesce(sum(allocate), 0), 2)::text AS allocate,
              round(coalesce(sum(spent), 0), 2)::text AS spent,
              round(coalesce(sum(allocate), 0) - coalesce(sum(spent), 0), 2)::text AS remaining
-      FROM unnest(${this.sql.array(rows.map((r) => r.allocate))}::numeric[], ${this.sql.array(rows.map((r) => r.spent))}::numeric[]) AS t(allocate, spent)`;
+      FROM unnest(${pgArray(rows.map((r) => r.allocate))}::numeric[], ${pgArray(rows.map((r) => r.spent))}::numeric[]) AS t(allocate, spent)`;
     return {
       budgetId,
       from,

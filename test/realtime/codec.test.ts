@@ -28,6 +28,13 @@ t.test('an empty notice (a heartbeat) is one payload; foreign payloads are ignor
   });
 });
 
+t.test('a pointer carries its commit time when it has one; pointers without one (older instances) still decode', async (t) => {
+  const [payload] = encodeNotice({ instanceId: 'i', pointers: [{ budgetId: 'b', sequence: 3, committedAt: 1_764_000_000_123 }, { budgetId: 'c', sequence: 4 }], membership: [] });
+  t.equal(payload, '{"i":"i","p":[["b",3,1764000000123],["c",4]]}');
+  t.same(decodeNotice(payload as string)?.pointers, [{ budgetId: 'b', sequence: 3, committedAt: 1_764_000_000_123 }, { budgetId: 'c', sequence: 4 }]);
+  t.same(decodeNotice('{"i":"x","p":[["b",1,"soon"]]}')?.pointers, [{ budgetId: 'b', sequence: 1 }], 'a malformed time is ignored, the pointer kept');
+});
+
 t.test('frames: text JSON objects of a known type with the right fields', async (t) => {
   const frame = (v: unknown) => parseFrame(Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)), false);
   t.match(frame({ type: 'ping' }), { ok: true, message: { type: 'ping' } });
