@@ -24,19 +24,21 @@ t.test('commits on either instance are timed to the sends on A', async (t) => {
   const budgetId = await restB.createBudget('alice');
   const alice = await SyncClient.connect(a.wsUrl, { uid: 'alice' });
   t.teardown(() => alice.close());
-  alice.send({ type: 'subscribe', budgetId, after: 1, id: 's' });
-  await alice.waitFor((m) => m.type === 'subscribed');
+  alice.send({ type: 'subscribe', budgetId, after: 0, id: 's' });
+  const head = (await alice.waitFor((m) => m.type === 'subscribed')).lastSequence as number;
+  const received = (seq: number) => (m: { type: string; events?: unknown }) => m.type === 'events' && (m.events as { sequence: number }[]).some((e) => e.sequence === seq);
+  await alice.waitFor(received(head), 10_000); // the backlog is sent before the clock starts
   const before = await commitToSendCount(a);
 
   const categoryAdd = () => ev.categoryAdd(budgetId, { recordId: uuid(), name: 'c', allocate: '1.00' });
   await restB.push('alice', [categoryAdd()]);
-  await alice.waitFor((m) => m.type === 'events' && (m.events as { sequence: number }[]).some((e) => e.sequence === 2), 10_000);
+  await alice.waitFor(received(head + 1), 10_000);
   await waitUntil(async () => (await commitToSendCount(a)) > before);
   const afterRemote = await commitToSendCount(a);
   t.ok(afterRemote > before, "B's commit, timed by B and carried in the NOTIFY, observed on A");
 
   await restA.push('alice', [categoryAdd()]);
-  await alice.waitFor((m) => m.type === 'events' && (m.events as { sequence: number }[]).some((e) => e.sequence === 3), 10_000);
+  await alice.waitFor(received(head + 2), 10_000);
   await waitUntil(async () => (await commitToSendCount(a)) > afterRemote);
   t.pass("A's own commit observed too");
 });
