@@ -151,6 +151,22 @@ export class Follower {
     return undefined;
   }
 
+  /**
+   * A revocation read from the stream (or a refused subscribe) can be older than the user's
+   * membership: the user left on another device and joined again, and this device, resuming from an
+   * old cursor, replays the leave after the join's `membership` notice has come and gone. So after
+   * dropping, it asks once; a budget the user belongs to again is loaded afresh. (Seen in the
+   * convergence suite: a device that never caught up with a budget its user had rejoined.)
+   */
+  private async rejoinedMeanwhile(budgetId: string): Promise<void> {
+    try {
+      await this.e.http.request('GET', `/budgets/${budgetId}`, undefined, this.e.signal);
+    } catch {
+      return; // 403/404: really gone; no answer: the discovery on the next connection decides
+    }
+    if (this.e.running && !this.cursors.has(budgetId)) await this.bootstrap(budgetId, 'added');
+  }
+
   /** Drops a budget's local data (nothing happens when there is none). */
   async drop(budgetId: string, reason: DropReason): Promise<void> {
     const e = this.e;
@@ -198,7 +214,10 @@ export class Follower {
         this.checkCaughtUp();
       },
       onResync: (budgetId) => this.bootstrap(budgetId, 'resync'),
-      onRevoked: (budgetId, reason) => void this.drop(budgetId, reason).catch((err: unknown) => e.emit('error', { error: err, context: 'drop' })),
+      onRevoked: (budgetId, reason) =>
+        void this.drop(budgetId, reason)
+          .then(() => this.rejoinedMeanwhile(budgetId))
+          .catch((err: unknown) => e.emit('error', { error: err, context: 'drop' })),
       onMembership: (budgetId, change) => {
         // `added` for a budget held already (e.g. created on this device) needs nothing.
         if (change === 'added' && this.cursors.has(budgetId)) return;

@@ -8,7 +8,10 @@
  * - stopping a socket client while its WebSocket was still connecting threw an unhandled 'error'
  *   (`ws`), which ends a Node process;
  * - the socket transport read `GET /budgets` once after `hello`; when that read failed, a budget
- *   joined while the device was away never loaded until the next reconnect.
+ *   joined while the device was away never loaded until the next reconnect;
+ * - a device resuming from a cursor older than its user's leave and rejoin (on another device)
+ *   replayed the leave, dropped the budget, and could miss loading it again (the scenario is
+ *   pinned below; the order that lost it is timing-dependent).
  */
 import net from 'node:net';
 import { randomUUID } from 'node:crypto';
@@ -145,4 +148,33 @@ t.test('socket: the budget list read after hello is retried until it succeeds', 
   await eventually(async () => (await client.budget(budgetId)) !== undefined, 10_000, 'the budget to load without a reconnect');
   t.equal(failures, 3, 'read again after each failure');
   t.ok(client.connected);
+});
+
+t.test('socket: a device resuming from before its user left and rejoined elsewhere ends up holding the budget', async (t) => {
+  const h = await harness(t);
+  const budgetId = await h.api.createBudget('alice');
+  const alice = h.client('alice');
+  await alice.start();
+  const { token: invite } = await alice.createInvite(budgetId);
+  const phone = h.client('bob', { transport: 'socket' });
+  const tablet = h.client('bob', { transport: 'socket' });
+  await tablet.start();
+  await tablet.join(invite);
+  await phone.start();
+  await eventually(async () => (await phone.budget(budgetId)) !== undefined, 10_000, 'the phone loads the budget');
+  await phone.stop();
+
+  // While the phone is away, bob leaves on the tablet and joins again: the phone's cursor now
+  // predates both, and the `membership added` notice of the join went to no socket of the phone.
+  await tablet.leave(budgetId);
+  const again = await alice.createInvite(budgetId);
+  await tablet.join(again.token);
+
+  // Resuming replays bob's own leave (revoked). Whether the budget comes back depends on what the
+  // phone learns first: its post-hello budget list, or the replayed leave. In the convergence run
+  // that found it the list came first and the budget stayed dropped; the client now asks after any
+  // revocation whether the user belongs to the budget again. (This test does not force that order.)
+  await phone.start();
+  await eventually(async () => (await phone.budget(budgetId)) !== undefined && phone.cursor(budgetId) !== undefined, 10_000, 'the phone holds the budget again');
+  t.ok(await phone.budget(budgetId), 'loaded');
 });
