@@ -6,25 +6,18 @@ import t from 'tap';
 import { randomUUID } from 'node:crypto';
 import { Backoff, sleep } from '../../src/client/backoff.js';
 import { TypedEmitter } from '../../src/client/emitter.js';
-import { Inbox } from '../../src/client/inbox.js';
-import { MAX_BATCH, Outbox } from '../../src/client/outbox.js';
+import { MAX_BATCH } from '../../src/client/outbox.js';
 import { MemoryStore } from '../../src/client/store.js';
 import { TokenSource, expiresAt } from '../../src/client/token.js';
 import type { Budget, Category, Expense, OutboundEvent, Participant, PushResult, QueuedEvent, Snapshot, StreamEvent } from '../../src/client/types.js';
 import * as check from '../../src/client/values.js';
-import { LocalView } from '../../src/client/view.js';
 import { token as devToken } from '../helpers/server.js';
+import { replica as replicaOf } from './fixtures/replica.js';
 
 const ME = 'me';
 const OTHER = 'other';
 
-function replica() {
-  const store = new MemoryStore();
-  const view = new LocalView(store, () => ME);
-  const outbox = new Outbox(store, view);
-  const inbox = new Inbox(store, view, outbox, () => ME);
-  return { store, view, outbox, inbox };
-}
+const replica = () => replicaOf(ME);
 
 const budget = (id: string, over: Partial<Budget> = {}): Budget => ({
   id, title: 'B', details: null, ownerId: ME, createdBy: ME, version: 1, createdAt: 1, updatedAt: 1, ...over,

@@ -16,24 +16,16 @@
 import net from 'node:net';
 import { randomUUID } from 'node:crypto';
 import t from 'tap';
-import { Inbox } from '../../src/client/inbox.js';
 import { SyncClient } from '../../src/client/index.js';
-import { BUDGET_CREATE_SEQUENCE, Outbox } from '../../src/client/outbox.js';
-import { MemoryStore } from '../../src/client/store.js';
+import { BUDGET_CREATE_SEQUENCE } from '../../src/client/outbox.js';
 import type { Budget, BudgetCreateEvent, Expense, OutboundEvent, Participant, StreamEvent } from '../../src/client/types.js';
-import { LocalView } from '../../src/client/view.js';
 import { eventually, harness } from '../client/fixtures/support.js';
 import { token } from '../helpers/server.js';
+import { replica as replicaOf } from '../client/fixtures/replica.js';
 
 const ME = 'me';
 
-function replica() {
-  const store = new MemoryStore();
-  const view = new LocalView(store, () => ME);
-  const outbox = new Outbox(store, view);
-  const inbox = new Inbox(store, view, outbox, () => ME);
-  return { store, view, outbox, inbox };
-}
+const replica = () => replicaOf(ME);
 
 const budget = (id: string): Budget => ({ id, title: 'B', details: null, ownerId: ME, createdBy: ME, version: 1, createdAt: 1, updatedAt: 1 });
 const participant = (budgetId: string): Participant => ({ userId: ME, budgetId, role: 'owner', joinedAt: 1, firstName: null, lastName: null, photo: null });
