@@ -51,7 +51,12 @@ export class Metrics {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [this.registry],
   });
-  readonly logReads = new Counter({ name: 'realtime_log_reads_total', help: 'Event-log reads by the hub (one per budget per wake-up and page).', registers: [this.registry] });
+  readonly logReads = new Counter({ name: 'realtime_log_reads_total', help: 'Budget pages read from the event log by the hub (one per budget per wake-up and page).', registers: [this.registry] });
+  readonly logQueries = new Counter({
+    name: 'realtime_log_queries_total',
+    help: 'Queries the hub ran for those pages (the wake-ups of one event-loop turn share one).',
+    registers: [this.registry],
+  });
   readonly listenerState = new Gauge({ name: 'realtime_listener_listening', help: '1 while the LISTEN connection is up and echoing heartbeats, else 0.', registers: [this.registry] });
   readonly listenerRebuilds = new Counter({ name: 'realtime_listener_rebuilds_total', help: 'LISTEN connections thrown away by the watchdog and built anew.', registers: [this.registry] });
   readonly notifiesSent = new Counter({ name: 'realtime_notifies_sent_total', help: 'pg_notify payloads sent (pointers, membership, heartbeats).', registers: [this.registry] });

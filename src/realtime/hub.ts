@@ -4,8 +4,10 @@
  *
  * NOTIFY is a wake-up, the log is the truth (ARCHITECTURE "Fan-out"). `wake(budgetId)` reads the
  * budget's log ONCE from the smallest cursor of its ready subscribers, a page (500) at a time, and
- * hands each subscriber the slice after its own cursor — never one query per socket. Wake-ups that
- * arrive while the budget is being read coalesce into one more read. A subscriber that cannot take
+ * hands each subscriber the slice after its own cursor — never one query per socket. The budgets
+ * woken in one event-loop turn are read by one query (`readStreams`), so a NOTIFY carrying many
+ * budgets' pointers, or a storm of subscribes, costs a few round trips, not one per budget. Wake-ups
+ * that arrive while the budget is being read coalesce into one more read. A subscriber that cannot take
  * more (its socket is above high water) is skipped and keeps its cursor; it is woken again when it
  * drains and reads on from the log, so nothing is queued in memory per socket.
  *
@@ -20,12 +22,20 @@ import type { Metrics } from '../http/metrics.js';
 import type { Logger } from '../log.js';
 import type { StreamEvent } from '../protocol/events.js';
 import type { ChangeSink, CommittedPointer, MembershipChange, StreamWaiter } from '../sync/changes.js';
-import { readStream } from '../sync/reads.js';
+import { readStreams } from '../sync/reads.js';
 import { MembershipReconciler } from './membership-reconciler.js';
 import { OnceWaiter, type Subscriber } from './subscription.js';
 
 /** Events per log read: the largest `count` of GET /events too. */
 export const PAGE_SIZE = 500;
+/**
+ * Wake-ups of one event-loop turn are read together, at most this many budgets and (estimated from
+ * the known heads) rows per query: a NOTIFY carries the coalesced pointers of many commits, and a
+ * reconnect storm subscribes thousands of sockets within a second; one query each cost a round trip
+ * and a pool turn apiece. 10,000 rows of ~0.5 KB is ~5 MB held at once, at most.
+ */
+const MAX_BUDGETS_PER_READ = 200;
+const MAX_ROWS_PER_READ = 10_000;
 
 /** A socket that hears about its user's membership changes. */
 export interface MembershipTarget {
@@ -67,6 +77,9 @@ export class Hub implements ChangeSink, StreamWaiter {
   private closed = false;
   /** Recovers membership notices lost with a NOTIFY (after every (re)LISTEN). */
   private readonly reconciler: MembershipReconciler;
+  /** Budgets whose read waits for the end of this event-loop turn. */
+  private readonly toRead = new Set<BudgetState>();
+  private flushScheduled = false;
 
   constructor(
     private readonly sql: Sql,
@@ -130,7 +143,7 @@ export class Hub implements ChangeSink, StreamWaiter {
     // Most wake-ups of the safety poll find every cursor at the head: no read, no promise.
     if (!b.force && !this.anyDue(b)) return;
     b.wokenAt = Date.now();
-    void this.read(b);
+    this.schedule(b);
   }
 
   private anyDue(b: BudgetState): boolean {
@@ -235,52 +248,105 @@ export class Hub implements ChangeSink, StreamWaiter {
     this.reconciler.close();
   }
 
-  private async read(b: BudgetState): Promise<void> {
+  /** Queues a read of `b`; the reads queued in one event-loop turn share one query. */
+  private schedule(b: BudgetState): void {
     b.reading = true;
-    try {
-      while (!this.closed) {
-        b.again = false;
-        const due: Subscriber[] = [];
-        let from = Number.MAX_SAFE_INTEGER;
-        for (const s of b.subs) {
-          if (!s.ready() || !(b.force || s.cursor < b.head)) continue;
-          due.push(s);
-          if (s.cursor < from) from = s.cursor;
-        }
-        b.force = false;
-        const wokenAt = b.wokenAt;
-        b.wokenAt = 0;
-        if (due.length === 0) break;
-        this.options.metrics.logReads.inc();
-        const page: StreamEvent[] = await readStream(this.sql, b.id, from, PAGE_SIZE);
-        const last = page.at(-1)?.sequence ?? 0;
-        if (last > b.head) b.head = last;
-        let progressed = false;
-        for (const s of due) {
-          if (!b.subs.has(s) || !s.ready()) continue;
-          const before = s.cursor;
-          if (s.deliver(page) === 'done') b.subs.delete(s);
-          if (s.cursor !== before || !b.subs.has(s)) progressed = true;
-        }
-        if (progressed && wokenAt !== 0) this.options.metrics.wakeToSend.observe((Date.now() - wokenAt) / 1000);
-        // Every ready subscriber now holds the page: the commits it covers are sent.
-        const now = Date.now();
-        while (b.commits.length > 0 && (b.commits[0] as [number, number])[0] <= last) {
-          this.options.metrics.commitToSend.observe(Math.max(0, now - (b.commits.shift() as [number, number])[1]) / 1000);
-        }
-        // A full page: there may be more than the head we know of. (No progress on a full page
-        // would mean a hole in the log; never spin on it.)
-        if (page.length === PAGE_SIZE && progressed) b.force = true;
-        // Subscribers skipped as not ready are woken by their own drain.
-        if (!b.again && !b.force) break;
+    this.toRead.add(b);
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => this.flushReads());
+  }
+
+  private flushReads(): void {
+    this.flushScheduled = false;
+    let batch: BudgetState[] = [];
+    let rows = 0;
+    for (const b of this.toRead) {
+      this.toRead.delete(b);
+      batch.push(b);
+      rows += Math.min(PAGE_SIZE, Math.max(1, b.head - this.lowestDueCursor(b)));
+      if (batch.length >= MAX_BUDGETS_PER_READ || rows >= MAX_ROWS_PER_READ) {
+        void this.read(batch);
+        batch = [];
+        rows = 0;
       }
-    } catch (err) {
-      // The safety poll wakes the budget again within SAFETY_POLL_MS.
-      b.force = true;
-      this.options.log.warn({ err, budgetId: b.id }, 'stream read failed');
-    } finally {
-      b.reading = false;
-      if (b.subs.size === 0 && this.budgets.get(b.id) === b) this.budgets.delete(b.id);
     }
+    if (batch.length > 0) void this.read(batch);
+  }
+
+  private lowestDueCursor(b: BudgetState): number {
+    let from = b.head;
+    for (const s of b.subs) if (s.cursor < from) from = s.cursor;
+    return from;
+  }
+
+  /**
+   * One query for the pages of several budgets, each from the smallest cursor of its due
+   * subscribers; then every subscriber takes its slice. A budget woken again meanwhile, or whose
+   * page was full, is queued for another read.
+   */
+  private async read(batch: BudgetState[]): Promise<void> {
+    const jobs: { b: BudgetState; due: Subscriber[]; from: number; wokenAt: number }[] = [];
+    for (const b of batch) {
+      b.again = false;
+      const due: Subscriber[] = [];
+      let from = Number.MAX_SAFE_INTEGER;
+      for (const s of b.subs) {
+        if (!s.ready() || !(b.force || s.cursor < b.head)) continue;
+        due.push(s);
+        if (s.cursor < from) from = s.cursor;
+      }
+      b.force = false;
+      const wokenAt = b.wokenAt;
+      b.wokenAt = 0;
+      if (due.length === 0 || this.closed) this.readDone(b);
+      else jobs.push({ b, due, from, wokenAt });
+    }
+    if (jobs.length === 0) return;
+    let pages: Map<string, StreamEvent[]>;
+    try {
+      this.options.metrics.logQueries.inc();
+      this.options.metrics.logReads.inc(jobs.length);
+      pages = await readStreams(this.sql, jobs.map((j) => ({ budgetId: j.b.id, after: j.from })), PAGE_SIZE);
+    } catch (err) {
+      // The safety poll wakes these budgets again within SAFETY_POLL_MS.
+      this.options.log.warn({ err, budgets: jobs.length }, 'stream read failed');
+      for (const { b } of jobs) {
+        b.force = true;
+        this.readDone(b);
+      }
+      return;
+    }
+    for (const { b, due, wokenAt } of jobs) {
+      const page = pages.get(b.id) ?? [];
+      const last = page.at(-1)?.sequence ?? 0;
+      if (last > b.head) b.head = last;
+      let progressed = false;
+      for (const s of due) {
+        if (!b.subs.has(s) || !s.ready()) continue;
+        const before = s.cursor;
+        if (s.deliver(page) === 'done') b.subs.delete(s);
+        if (s.cursor !== before || !b.subs.has(s)) progressed = true;
+      }
+      const now = Date.now();
+      if (progressed && wokenAt !== 0) this.options.metrics.wakeToSend.observe((now - wokenAt) / 1000);
+      // Every ready subscriber now holds the page: the commits it covers are sent.
+      while (b.commits.length > 0 && (b.commits[0] as [number, number])[0] <= last) {
+        this.options.metrics.commitToSend.observe(Math.max(0, now - (b.commits.shift() as [number, number])[1]) / 1000);
+      }
+      // A full page: there may be more than the head we know of. (No progress on a full page
+      // would mean a hole in the log; never spin on it.)
+      if (page.length === PAGE_SIZE && progressed) b.force = true;
+      // Subscribers skipped as not ready are woken by their own drain.
+      if ((b.again || b.force) && !this.closed) {
+        if (b.wokenAt === 0) b.wokenAt = now;
+        this.schedule(b);
+      } else this.readDone(b);
+    }
+  }
+
+  private readDone(b: BudgetState): void {
+    b.reading = false;
+    if (b.subs.size === 0 && this.budgets.get(b.id) === b) this.budgets.delete(b.id);
   }
 }

@@ -93,6 +93,23 @@ t.test('one log read per budget per wake-up, however many sockets follow it', as
   t.ok(used >= 1 && used <= 2, `${used} log reads for 16 sockets`);
 });
 
+t.test('the budgets woken in one event-loop turn are read by one query', async (t) => {
+  const budgets = await Promise.all(Array.from({ length: 12 }, () => rest.createBudget('alice')));
+  const c = await connect('alice');
+  for (const b of budgets) await c.subscribe(b, 0);
+  for (const b of budgets) await c.reach(b, 2);
+  const value = async (counter: 'logReads' | 'logQueries') => (await server.services.metrics[counter].get()).values[0]?.value ?? 0;
+  const [reads, queries] = [await value('logReads'), await value('logQueries')];
+  // One batch touching all twelve: one commit, twelve wake-ups in the same turn.
+  await rest.push('alice', budgets.map((b) => ev.categoryAdd(b)));
+  for (const b of budgets) await c.reach(b, 3);
+  const usedReads = (await value('logReads')) - reads;
+  const usedQueries = (await value('logQueries')) - queries;
+  t.ok(usedReads >= 12, `${usedReads} budget pages read`);
+  // One for the commit; a safety poll tick may add one more. Not one per budget.
+  t.ok(usedQueries >= 1 && usedQueries <= 2, `${usedQueries} queries for 12 budgets`);
+});
+
 t.test('unsubscribe stops one budget, the others go on', async (t) => {
   const a = await rest.createBudget('alice');
   const b = await rest.createBudget('alice');
