@@ -79,16 +79,21 @@ export class Processor {
     const membership: MembershipChange[] = [];
     const results = await this.sql.begin(async (tx) => {
       const budgetIds = [...new Set(events.map((e) => e.budgetId))].sort();
-      const budgets = new Map(
-        (await tx<BudgetRow[]>`SELECT * FROM budgets WHERE id = ANY(${pgArray(budgetIds)}::uuid[]) ORDER BY id FOR UPDATE`).map((b) => [b.id, b]),
-      );
+      // Three statements in one round trip: Postgres runs a connection's pipelined statements in
+      // order, so the membership and receipts reads start after the locks are held and (READ
+      // COMMITTED: a snapshot per statement) see every change committed before. Not one statement:
+      // after a lock wait, FOR UPDATE sees the new version of the locked rows but not of other rows
+      // (PG docs, "Read Committed Isolation Level"), so a participants subquery beside it would miss
+      // a removal committed by the holder we waited for.
+      // `.execute()` sends in this order: a porsager query goes out when first awaited, and the
+      // async readReceipts would otherwise send its query first, before the lock is taken.
+      const locked = tx<BudgetRow[]>`SELECT * FROM budgets WHERE id = ANY(${pgArray(budgetIds)}::uuid[]) ORDER BY id FOR UPDATE`.execute();
+      const members = tx<{ budget_id: string }[]>`
+        SELECT budget_id FROM participants WHERE user_id = ${actorId} AND budget_id = ANY(${pgArray(budgetIds)}::uuid[])`.execute();
+      const [budgetRows, memberRows, receipts] = await Promise.all([locked, members, readReceipts(tx, events.map((e) => e.eventId))]);
+      const budgets = new Map(budgetRows.map((b) => [b.id, b]));
       writer = new StreamWriter(Date.now());
       for (const b of budgets.values()) writer.track(b.id, b.last_sequence);
-      const [memberRows, receipts] = await Promise.all([
-        tx<{ budget_id: string }[]>`
-          SELECT budget_id FROM participants WHERE user_id = ${actorId} AND budget_id = ANY(${pgArray(budgetIds)}::uuid[])`,
-        readReceipts(tx, events.map((e) => e.eventId)),
-      ]);
       const member = new Set(memberRows.map((r) => r.budget_id));
       const batch: Batch = { tx, actorId, budgets, member, receipts, writer, careful };
 

@@ -252,3 +252,30 @@ t.test('an eventId committed by another transaction mid-batch is answered from i
   const stream = await api.stream('racer', a);
   t.same(stream.events.map((e) => e.sequence), [1, 2, 3, 4], 'budget a stays gap-free');
 });
+
+t.test('a removal committed while a batch waits for the budget lock is seen: the batch is refused', async (t) => {
+  const { api, sql } = await setup(t);
+  const budgetId = await api.createBudget('owner');
+  await api.addMembers(budgetId, 'owner', 'leaver');
+  // Another transaction holds the budget row lock and removes `leaver`, uncommitted.
+  let release!: () => void;
+  const held = new Promise<void>((r) => (release = r));
+  let locked!: () => void;
+  const ready = new Promise<void>((r) => (locked = r));
+  const other = sql.begin(async (tx) => {
+    await tx`SELECT 1 FROM budgets WHERE id = ${budgetId} FOR UPDATE`;
+    await tx`DELETE FROM participants WHERE budget_id = ${budgetId} AND user_id = 'leaver'`;
+    locked();
+    await held;
+  });
+  await ready;
+  const pushing = api.push('leaver', [ev.categoryAdd(budgetId)]);
+  await new Promise((r) => setTimeout(r, 300)); // let the batch's statements wait on the lock
+  release();
+  await other;
+  const [result] = await pushing;
+  t.equal(result?.status, 'rejected', 'the batch read membership after the lock, not before');
+  t.equal(result?.error?.code, 'NOT_PARTICIPANT');
+  const [head] = await sql<{ s: number }[]>`SELECT last_sequence AS s FROM budgets WHERE id = ${budgetId}`;
+  t.equal(head?.s, 3, 'nothing appended (create, join only)');
+});
