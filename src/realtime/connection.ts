@@ -13,12 +13,11 @@ import type { WebSocket, RawData } from 'ws';
 import type { Principal, TokenVerifier } from '../auth/verifier.js';
 import type { Config } from '../config/schema.js';
 import { toAppError } from '../db/pg-errors.js';
-import type { Sql } from '../db/sql.js';
 import { AppError } from '../errors/app-error.js';
 import type { Metrics } from '../http/metrics.js';
 import type { Logger } from '../log.js';
 import { hasEventId } from '../protocol/events.js';
-import { requireParticipant } from '../sync/access.js';
+import type { AccessBatcher } from '../sync/access-batch.js';
 import type { Processor } from '../sync/processor.js';
 import type { Hub, MembershipTarget } from './hub.js';
 import { type ClientMessage, type MessageRef, type RevokeReason, type ServerMessage, errorMessage, parseFrame, withId } from './messages.js';
@@ -35,9 +34,10 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export interface ConnectionDeps {
   config: Config;
-  sql: Sql;
   hub: Hub;
   processor: Processor;
+  /** The instance's one batcher of subscribe access checks (no query per socket in a reconnect storm). */
+  access: AccessBatcher;
   verifier: TokenVerifier;
   metrics: Metrics;
   log: Logger;
@@ -225,7 +225,7 @@ export class Connection implements SubscriptionSocket, MembershipTarget {
    * subscription. A subscribe for a budget already subscribed replaces that subscription.
    */
   private async subscribe(budgetId: string, after: number, id: MessageRef | undefined): Promise<void> {
-    const { budget } = await requireParticipant(this.deps.sql, budgetId, this.userId);
+    const { budget } = await this.deps.access.check(budgetId, this.userId);
     if (this.closing) return;
     this.drop(budgetId);
     if (after > budget.last_sequence) {

@@ -11,11 +11,12 @@ import { type Sql, createSql } from '../db/sql.js';
 import type { RoutePlugin } from '../http/app.js';
 import type { Metrics } from '../http/metrics.js';
 import type { Logger } from '../log.js';
+import { AccessBatcher } from '../sync/access-batch.js';
 import type { Processor } from '../sync/processor.js';
 import type { Connection } from './connection.js';
 import { Hub } from './hub.js';
 import { Listener } from './listener.js';
-import { Notifier } from './notifier.js';
+import { Notifier, createNotifierSql } from './notifier.js';
 import { decodeNotice } from './notify-payload.js';
 import { DRAIN_GRACE_MS, socketRoute } from './socket-route.js';
 import { Sockets } from './sockets.js';
@@ -57,7 +58,7 @@ export class Realtime {
     const { config, sql, metrics } = options;
     const log = options.log.child({ component: 'realtime', instanceId: this.instanceId });
     this.readerSql = createSql(options.databaseUrl, { max: FANOUT_READERS, applicationName: 'budget-sync-fanout' });
-    this.notifierSql = createSql(options.databaseUrl, { max: 1, applicationName: 'budget-sync-notifier' });
+    this.notifierSql = createNotifierSql(options.databaseUrl);
     this.notifier = new Notifier(this.notifierSql, config.NOTIFY_CHANNEL, this.instanceId, metrics, log);
     this.hub = new Hub(this.readerSql, {
       safetyPollMs: config.SAFETY_POLL_MS,
@@ -88,7 +89,7 @@ export class Realtime {
   /** The sockets need the write path, which needs the hub as its sink: hence a second step. */
   attach(processor: Processor, verifier: TokenVerifier): RoutePlugin {
     const { config, sql, metrics } = this.options;
-    this.sockets = new Sockets({ config, sql, hub: this.hub, processor, verifier, metrics, log: this.options.log.child({ component: 'socket' }) });
+    this.sockets = new Sockets({ config, hub: this.hub, processor, access: new AccessBatcher(sql), verifier, metrics, log: this.options.log.child({ component: 'socket' }) });
     return socketRoute(this.sockets);
   }
 

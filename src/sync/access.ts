@@ -14,23 +14,33 @@ export interface Access {
  * `lock` takes the budget row lock, which every membership change also takes.
  */
 export async function requireParticipant(sql: Sql | TransactionSql, budgetId: string, userId: string, lock = false): Promise<Access> {
-  let row = await accessRow(sql, budgetId, userId, lock);
-  if (refused(row) && !lock && 'begin' in sql) {
-    // A refusal makes a client drop the budget's data and its unsent edits, so it is confirmed in a
-    // transaction of its own before it is given. Seen twice in the convergence suite right after a
-    // Postgres restart: an existing budget answered as missing (under investigation; the
-    // warning below says whether the confirmation disagreed).
-    const again = await sql.begin((tx) => accessRow(tx, budgetId, userId, false));
-    if (!refused(again)) process.emitWarning(`access to budget ${budgetId} for ${userId} read as refused, then granted on a second read`, { code: 'BUDGET_SYNC_ACCESS_RECHECK' });
-    row = again;
-  }
+  const row = await accessRow(sql, budgetId, userId, lock);
+  return accessFrom(!lock && 'begin' in sql ? await confirmRefusal(sql, budgetId, userId, row) : row);
+}
+
+/**
+ * A refusal makes a client drop the budget's data and its unsent edits, so it is confirmed in a
+ * transaction of its own before it is given; returns the row to answer from. Seen twice in the
+ * convergence suite right after a Postgres restart: an existing budget answered as missing (under
+ * investigation; the warning says whether the confirmation disagreed). Shared with AccessBatcher.
+ */
+export async function confirmRefusal(sql: Sql, budgetId: string, userId: string, row: AccessRow | undefined): Promise<AccessRow | undefined> {
+  if (!refused(row)) return row;
+  const again = await sql.begin((tx) => accessRow(tx, budgetId, userId, false));
+  if (!refused(again)) process.emitWarning(`access to budget ${budgetId} for ${userId} read as refused, then granted on a second read`, { code: 'BUDGET_SYNC_ACCESS_RECHECK' });
+  return again;
+}
+
+/** A budget row joined with the caller's role (null when not a participant). */
+export type AccessRow = BudgetRow & { role: Role | null };
+
+/** The Access a row grants, or the refusal it means (the one mapping, shared with AccessBatcher). */
+export function accessFrom(row: AccessRow | undefined): Access {
   if (!row || row.deleted_at !== null) throw new AppError('BUDGET_NOT_FOUND', 'no such budget');
   if (!row.role) throw new AppError('NOT_PARTICIPANT', 'not a participant of this budget');
   const { role, ...budget } = row;
   return { budget, role };
 }
-
-type AccessRow = BudgetRow & { role: Role | null };
 
 async function accessRow(sql: Sql | TransactionSql, budgetId: string, userId: string, lock: boolean): Promise<AccessRow | undefined> {
   const rows = lock
@@ -43,7 +53,7 @@ async function accessRow(sql: Sql | TransactionSql, budgetId: string, userId: st
   return rows[0];
 }
 
-const refused = (row: AccessRow | undefined) => !row || row.deleted_at !== null || !row.role;
+const refused = (row: AccessRow | undefined): boolean => !row || row.deleted_at !== null || !row.role;
 
 export function requireOwner(access: Access): void {
   if (access.role !== 'owner') throw new AppError('NOT_OWNER', 'only the owner may do this');
