@@ -54,7 +54,7 @@ import WebSocket from 'ws';
 import { mintDevToken } from '../src/auth/dev-verifier.js';
 import { type Sql, createSql } from '../src/db/sql.js';
 import { Metrics } from '../src/http/metrics.js';
-import { Notifier } from '../src/realtime/notifier.js';
+import { Notifier, createNotifierSql } from '../src/realtime/notifier.js';
 import { encodeNotice } from '../src/realtime/notify-payload.js';
 import { type ChangeSink, NO_SINK } from '../src/sync/changes.js';
 import { Membership } from '../src/sync/membership.js';
@@ -343,7 +343,7 @@ async function writeThroughput(url: string, seconds: number): Promise<(string | 
     budgets.push(id);
   }
   // Like the server (src/realtime/realtime.ts): the notifier has connections of its own, apart from the writers' pool.
-  const notifierSql = createSql(url, { max: 1, applicationName: 'bench-notifier' });
+  const notifierSql = createNotifierSql(url, 'bench-notifier');
   const notifier = new Notifier(notifierSql, CHANNEL, 'bench-writer', new Metrics(), pino({ level: 'silent' }));
   const coalesced: ChangeSink = { committed: (p, m) => notifier.publish(p, m) };
   const variants: [string, Processor][] = [

@@ -67,6 +67,8 @@ export interface SqlOptions {
   applicationName?: string;
   /** Seconds before an idle pooled connection closes. */
   idleTimeout?: number;
+  /** Session settings sent at connect (run-time parameters), for pools with a single job. */
+  settings?: Record<string, string>;
 }
 
 /** The one place a `postgres()` client is built, so every pool shares the same types and settings. */
@@ -82,6 +84,6 @@ export function createSql(url: string, options: SqlOptions = {}): Sql {
     onnotice: () => {},
     // `date` stays the 'YYYY-MM-DD' string of the wire instead of a JS Date at local midnight.
     types: { int8: int8AsNumber, date: { to: 1082, from: [1082], serialize: (x: string) => x, parse: (x: string) => x } },
-    connection: { application_name: options.applicationName ?? 'budget-sync' },
+    connection: { ...options.settings, application_name: options.applicationName ?? 'budget-sync' },
   } as postgres.Options<Record<string, postgres.PostgresType>>);
 }

@@ -4,22 +4,31 @@
  * Why not NOTIFY in the write transaction: it takes Postgres's global notify lock through the
  * commit's WAL flush and serialises every writer (PITFALLS §1: −40…−67% write throughput). Here,
  * pending pointers are coalesced (max sequence per budget) with membership changes and the
- * instance's heartbeat, and go out as ONE `SELECT pg_notify(...)` statement in a small transaction
- * of their own with `SET LOCAL synchronous_commit = off` (the data is already durable; the ping need
- * not be: ~7% writer cost, ARCHITECTURE "Fan-out"). At most one such transaction is in flight; the
+ * instance's heartbeat, and go out as ONE `SELECT pg_notify(...)` statement, its own transaction, on
+ * a connection of its own with `synchronous_commit = off` (the data is already durable; the ping need
+ * not be: ~7% writer cost, ARCHITECTURE "Fan-out"). One round trip per send: a `BEGIN; SET LOCAL
+ * ...; COMMIT` around it cost three. At most one such transaction is in flight; the
  * next starts as soon as it ends, with whatever piled up meanwhile — no timer, no added delay.
  *
  * A failed send (database down) keeps membership changes and pointers for the next attempt after
  * RETRY_MS. A lost pointer only costs latency (the safety poll finds it within SAFETY_POLL_MS); a
  * lost membership change would cost another instance's `membership` notice, hence the retry.
  */
-import { type Sql, pgArray } from '../db/sql.js';
+import { type Sql, createSql, pgArray } from '../db/sql.js';
 import type { Metrics } from '../http/metrics.js';
 import type { Logger } from '../log.js';
 import type { CommittedPointer, MembershipChange } from '../sync/changes.js';
 import { encodeNotice } from './notify-payload.js';
 
 const RETRY_MS = 500;
+
+/**
+ * The notifier's connection: one (sends are one at a time), committing without waiting for the WAL
+ * flush — set for the session at connect, so each send is a single autocommit statement.
+ */
+export function createNotifierSql(url: string, applicationName = 'budget-sync-notifier'): Sql {
+  return createSql(url, { max: 1, applicationName, settings: { synchronous_commit: 'off' } });
+}
 /** Membership changes kept while Postgres is unreachable; beyond this the oldest are dropped. */
 const MAX_PENDING_MEMBERSHIP = 10_000;
 
@@ -101,10 +110,7 @@ export class Notifier {
       this.heartbeat = undefined;
       const payloads = encodeNotice({ instanceId: this.instanceId, heartbeat, pointers, membership });
       try {
-        await this.sql.begin((tx) => [
-          tx`SET LOCAL synchronous_commit = off`,
-          tx`SELECT pg_notify(${this.channel}, p) FROM unnest(${pgArray(payloads)}::text[]) AS p`,
-        ]);
+        await this.sql`SELECT pg_notify(${this.channel}, p) FROM unnest(${pgArray(payloads)}::text[]) AS p`;
         this.metrics.notifiesSent.inc(payloads.length);
       } catch (err) {
         this.metrics.notifyFailures.inc();
