@@ -35,7 +35,7 @@ async function main(): Promise<void> {
   };
   process.once('SIGTERM', () => void stop('SIGTERM'));
   process.once('SIGINT', () => void stop('SIGINT'));
-  await server.app.listen({ host: config.HOST, port: config.PORT });
+  await server.app.listen({ host: config.HOST, port: config.PORT, backlog: config.LISTEN_BACKLOG });
 }
 
 main().catch((err: unknown) => {

@@ -12,6 +12,12 @@ export const ConfigSchema = Type.Object({
   }),
   HOST: Type.String({ default: '127.0.0.1', description: 'Interface to listen on (`0.0.0.0` in containers).' }),
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000, description: 'HTTP and WebSocket port.' }),
+  LISTEN_BACKLOG: Type.Integer({
+    minimum: 1,
+    default: 4096,
+    description:
+      "Pending connections the kernel queues for the port (capped by net.core.somaxconn). Node's 511 overflowed in a 5,000-socket reconnect storm: dropped handshakes wait 1, 3, 7 s for SYN retransmits.",
+  }),
   LOG_LEVEL: Type.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
     { default: 'info', description: 'pino log level.' },
