@@ -58,6 +58,11 @@ export class Metrics {
     registers: [this.registry],
   });
   readonly logReads = new Counter({ name: 'realtime_log_reads_total', help: 'Budget pages read from the event log by the hub (one per budget per wake-up and page).', registers: [this.registry] });
+  readonly memoryPages = new Counter({
+    name: 'realtime_memory_pages_total',
+    help: "Budget pages sent from this instance's own commits without reading the log (the log read them back in the commit's statement).",
+    registers: [this.registry],
+  });
   readonly logQueries = new Counter({
     name: 'realtime_log_queries_total',
     help: 'Queries the hub ran for those pages (the wake-ups of one event-loop turn share one).',

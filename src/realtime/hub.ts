@@ -43,6 +43,14 @@ export interface MembershipTarget {
   membership(budgetId: string, change: MembershipChange['change']): void;
 }
 
+/** One budget's share of a read: its due subscribers and the cursor the page starts after. */
+interface ReadJob {
+  b: BudgetState;
+  due: Subscriber[];
+  from: number;
+  wokenAt: number;
+}
+
 interface BudgetState {
   readonly id: string;
   readonly subs: Set<Subscriber>;
@@ -54,12 +62,19 @@ interface BudgetState {
   again: boolean;
   /** When the oldest wake-up not yet served by a read came (ms), 0 if none. */
   wokenAt: number;
+  /**
+   * This instance's latest commits' events, one contiguous ascending run (capped at MAX_RECENT),
+   * trimmed to what some subscriber still lacks: a read they cover is served without a query.
+   */
+  recent: StreamEvent[];
   /** [sequence, committedAt] of recent commits not yet sent, ascending (for commit → send). */
   commits: [number, number][];
 }
 
 /** Commits remembered per budget for the metric; older ones are dropped, never the stream. */
 const MAX_TIMED_COMMITS = 64;
+/** Local commits' events kept per budget for its next read (a subscriber further behind reads the log). */
+const MAX_RECENT = 64;
 
 export interface HubOptions {
   safetyPollMs: number;
@@ -89,8 +104,9 @@ export class Hub implements ChangeSink, StreamWaiter {
   }
 
   /** ChangeSink: called by the Processor and Membership after COMMIT. */
-  committed(pointers: CommittedPointer[], membership: MembershipChange[]): void {
+  committed(pointers: CommittedPointer[], membership: MembershipChange[], events: readonly StreamEvent[] = []): void {
     const at = Date.now();
+    for (const e of events) this.remember(e);
     const timed = pointers.map((p) => ({ ...p, committedAt: p.committedAt ?? at }));
     this.changed(timed, membership);
     this.options.publish(timed, membership);
@@ -105,6 +121,29 @@ export class Hub implements ChangeSink, StreamWaiter {
       // The stream carries the participant.remove / budget.delete that revokes; make sure it is read.
       if (m.change === 'removed') this.wake(m.budgetId, 0, true);
     }
+  }
+
+  /** Keeps a local commit's event for its budget's next read (only budgets with subscribers here). */
+  private remember(e: StreamEvent): void {
+    const b = this.budgets.get(e.budgetId);
+    if (!b) return;
+    // Commits of one budget are serialised by its row lock, but their callbacks may run out of
+    // order, and other instances commit too: keep one contiguous run, restarted on a break.
+    const last = b.recent.at(-1);
+    if (last && last.sequence + 1 !== e.sequence) b.recent = [];
+    b.recent.push(e);
+    if (b.recent.length > MAX_RECENT) b.recent.shift();
+  }
+
+  /**
+   * The page after `from` up to the known head from this instance's own commits, if they cover it
+   * without a break (never after a (re)LISTEN or poll that forced a read: the head is unknown then).
+   */
+  private fromMemory(b: BudgetState, from: number): StreamEvent[] | undefined {
+    const first = b.recent[0];
+    const last = b.recent.at(-1);
+    if (!first || !last || first.sequence > from + 1 || last.sequence < b.head) return undefined;
+    return b.recent.slice(Math.max(0, from + 1 - first.sequence));
   }
 
   private tell(userId: string, budgetId: string, change: MembershipChange['change']): void {
@@ -159,7 +198,7 @@ export class Hub implements ChangeSink, StreamWaiter {
   add(sub: Subscriber): void {
     let b = this.budgets.get(sub.budgetId);
     if (!b) {
-      b = { id: sub.budgetId, subs: new Set(), head: 0, force: false, reading: false, again: false, wokenAt: 0, commits: [] };
+      b = { id: sub.budgetId, subs: new Set(), head: 0, force: false, reading: false, again: false, wokenAt: 0, recent: [], commits: [] };
       this.budgets.set(sub.budgetId, b);
     }
     b.subs.add(sub);
@@ -286,7 +325,7 @@ export class Hub implements ChangeSink, StreamWaiter {
    * page was full, is queued for another read.
    */
   private async read(batch: BudgetState[]): Promise<void> {
-    const jobs: { b: BudgetState; due: Subscriber[]; from: number; wokenAt: number }[] = [];
+    const jobs: ReadJob[] = [];
     for (const b of batch) {
       b.again = false;
       const due: Subscriber[] = [];
@@ -296,11 +335,19 @@ export class Hub implements ChangeSink, StreamWaiter {
         due.push(s);
         if (s.cursor < from) from = s.cursor;
       }
+      const forced = b.force;
       b.force = false;
       const wokenAt = b.wokenAt;
       b.wokenAt = 0;
-      if (due.length === 0 || this.closed) this.readDone(b);
-      else jobs.push({ b, due, from, wokenAt });
+      if (due.length === 0 || this.closed) {
+        this.readDone(b);
+        continue;
+      }
+      const page = forced ? undefined : this.fromMemory(b, from);
+      if (page) {
+        this.options.metrics.memoryPages.inc();
+        this.deliverPage({ b, due, from, wokenAt }, page);
+      } else jobs.push({ b, due, from, wokenAt });
     }
     if (jobs.length === 0) return;
     let pages: Map<string, StreamEvent[]>;
@@ -317,32 +364,38 @@ export class Hub implements ChangeSink, StreamWaiter {
       }
       return;
     }
-    for (const { b, due, wokenAt } of jobs) {
-      const page = pages.get(b.id) ?? [];
-      const last = page.at(-1)?.sequence ?? 0;
-      if (last > b.head) b.head = last;
-      let progressed = false;
-      for (const s of due) {
-        if (!b.subs.has(s) || !s.ready()) continue;
-        const before = s.cursor;
-        if (s.deliver(page) === 'done') b.subs.delete(s);
-        if (s.cursor !== before || !b.subs.has(s)) progressed = true;
-      }
-      const now = Date.now();
-      if (progressed && wokenAt !== 0) this.options.metrics.wakeToSend.observe((now - wokenAt) / 1000);
-      // Every ready subscriber now holds the page: the commits it covers are sent.
-      while (b.commits.length > 0 && (b.commits[0] as [number, number])[0] <= last) {
-        this.options.metrics.commitToSend.observe(Math.max(0, now - (b.commits.shift() as [number, number])[1]) / 1000);
-      }
-      // A full page: there may be more than the head we know of. (No progress on a full page
-      // would mean a hole in the log; never spin on it.)
-      if (page.length === PAGE_SIZE && progressed) b.force = true;
-      // Subscribers skipped as not ready are woken by their own drain.
-      if ((b.again || b.force) && !this.closed) {
-        if (b.wokenAt === 0) b.wokenAt = now;
-        this.schedule(b);
-      } else this.readDone(b);
+    for (const job of jobs) this.deliverPage(job, pages.get(job.b.id) ?? []);
+  }
+
+  /** Every due subscriber takes its slice of `page`; the budget is read again if it must be. */
+  private deliverPage({ b, due, wokenAt }: ReadJob, page: StreamEvent[]): void {
+    const last = page.at(-1)?.sequence ?? 0;
+    if (last > b.head) b.head = last;
+    let progressed = false;
+    for (const s of due) {
+      if (!b.subs.has(s) || !s.ready()) continue;
+      const before = s.cursor;
+      if (s.deliver(page) === 'done') b.subs.delete(s);
+      if (s.cursor !== before || !b.subs.has(s)) progressed = true;
     }
+    const now = Date.now();
+    if (progressed && wokenAt !== 0) this.options.metrics.wakeToSend.observe((now - wokenAt) / 1000);
+    // Every ready subscriber now holds the page: the commits it covers are sent.
+    while (b.commits.length > 0 && (b.commits[0] as [number, number])[0] <= last) {
+      this.options.metrics.commitToSend.observe(Math.max(0, now - (b.commits.shift() as [number, number])[1]) / 1000);
+    }
+    // Local events every subscriber holds are not needed again.
+    let lowest = Number.MAX_SAFE_INTEGER;
+    for (const s of b.subs) if (s.cursor < lowest) lowest = s.cursor;
+    while (b.recent.length > 0 && (b.recent[0] as StreamEvent).sequence <= lowest) b.recent.shift();
+    // A full page: there may be more than the head we know of. (No progress on a full page
+    // would mean a hole in the log; never spin on it.)
+    if (page.length === PAGE_SIZE && progressed) b.force = true;
+    // Subscribers skipped as not ready are woken by their own drain.
+    if ((b.again || b.force) && !this.closed) {
+      if (b.wokenAt === 0) b.wokenAt = now;
+      this.schedule(b);
+    } else this.readDone(b);
   }
 
   private readDone(b: BudgetState): void {

@@ -97,7 +97,6 @@ async function changeAndAppend<T extends Row>(
       FROM r)
     SELECT r.*, ${json} AS record, ${cascade ? tx`(SELECT array_agg(id ORDER BY id) FROM x)` : tx`NULL::uuid[]`} AS cascade_ids FROM r`;
   if (!row) return undefined;
-  writer.advance(e.budgetId, sequence);
   const event: StreamEvent = {
     sequence,
     eventId: e.eventId,
@@ -111,6 +110,7 @@ async function changeAndAppend<T extends Row>(
     record: row.record,
   };
   if (cascade) event.cascade = { expenseIds: row.cascade_ids ?? [] };
+  writer.appended(event);
   return { row, event };
 }
 

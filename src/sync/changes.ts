@@ -1,3 +1,5 @@
+import type { StreamEvent } from '../protocol/events.js';
+
 /** A budget whose stream grew: its newest committed sequence. */
 export interface CommittedPointer {
   budgetId: string;
@@ -22,7 +24,11 @@ export interface MembershipChange {
  * there would take Postgres's global notify lock through the commit; PITFALLS §1).
  */
 export interface ChangeSink {
-  committed(pointers: CommittedPointer[], membership: MembershipChange[]): void;
+  /**
+   * `events`: stream events of the commit exactly as a log read returns them, when the writer has
+   * them (the Processor's); the hub sends them to local subscribers without reading the log.
+   */
+  committed(pointers: CommittedPointer[], membership: MembershipChange[], events?: readonly StreamEvent[]): void;
 }
 
 export const NO_SINK: ChangeSink = { committed: () => {} };

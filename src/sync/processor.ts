@@ -121,7 +121,7 @@ export class Processor {
       return out;
     });
     const pointers = writer?.pointers() ?? [];
-    if (pointers.length > 0) this.sink.committed(pointers, membership);
+    if (pointers.length > 0) this.sink.committed(pointers, membership, writer?.events);
     return results;
   }
 }

@@ -25,6 +25,7 @@ export interface Append {
 export class StreamWriter {
   private readonly next = new Map<string, number>();
   private readonly start = new Map<string, number>();
+  private readonly logged: StreamEvent[] = [];
 
   constructor(readonly serverTime: number) {}
 
@@ -43,9 +44,19 @@ export class StreamWriter {
     return last + 1;
   }
 
-  /** Records that `nextSequence` was used by a committed-with-the-batch log row. */
-  advance(budgetId: string, sequence: number): void {
-    this.next.set(budgetId, sequence);
+  /**
+   * Records that `nextSequence` was used by a log row of this transaction whose stream event is
+   * exactly `event` — the log's own JSON read back in the same statement — so that after COMMIT
+   * the real-time hub can send it without reading it again (see `events`).
+   */
+  appended(event: StreamEvent): void {
+    this.next.set(event.budgetId, event.sequence);
+    this.logged.push(event);
+  }
+
+  /** The events passed to `appended`, in order: equal, field for field and byte for byte, to a log read. */
+  get events(): readonly StreamEvent[] {
+    return this.logged;
   }
 
   /** Inserts a log row built in JS (server-made events); the caller's transaction undoes it on failure. */
