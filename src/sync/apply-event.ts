@@ -27,6 +27,11 @@ export interface ApplyContext {
   budget: BudgetRow;
   writer: StreamWriter;
   now: number;
+  /**
+   * The batch's last event for this budget: an accepted change also writes the budget's new head
+   * in its own statement, so the batch needs no separate head update (StreamWriter.flush) for it.
+   */
+  lastForBudget?: boolean;
 }
 
 /**
@@ -83,6 +88,9 @@ async function changeAndAppend<T extends Row>(
 ): Promise<{ row: T; event: StreamEvent } | undefined> {
   const { tx, writer } = ctx;
   const sequence = writer.nextSequence(e.budgetId);
+  // Not for budget.* events: their change is itself an UPDATE of the budget row, and one statement
+  // must not update a row twice.
+  const bump = ctx.lastForBudget === true && !e.eventType.startsWith('budget.');
   const json = tx.unsafe(RECORD_JSON[record]);
   const extra = cascade
     ? tx`jsonb_build_object('cascade', jsonb_build_object('expenseIds', coalesce((SELECT jsonb_agg(id ORDER BY id) FROM x), '[]'::jsonb)))`
@@ -90,6 +98,7 @@ async function changeAndAppend<T extends Row>(
   const [row] = await tx<(T & { record: AnyRecord | null; cascade_ids: string[] | null })[]>`
     WITH r AS (${change}),
     ${cascade ? tx`x AS (${cascade}),` : tx``}
+    ${bump ? tx`head AS (UPDATE budgets SET last_sequence = ${sequence} WHERE id = ${e.budgetId} AND EXISTS (SELECT 1 FROM r)),` : tx``}
     logged AS (
       INSERT INTO events (budget_id, sequence, event_id, event_type, record_id, actor_id, client_when, server_time, version, record, extra, fingerprint)
       SELECT ${e.budgetId}, ${sequence}, ${e.eventId}, ${e.eventType}, ${e.recordId}, ${ctx.actorId}, ${e.when}, ${writer.serverTime},
@@ -110,7 +119,7 @@ async function changeAndAppend<T extends Row>(
     record: row.record,
   };
   if (cascade) event.cascade = { expenseIds: row.cascade_ids ?? [] };
-  writer.appended(event);
+  writer.appended(event, bump);
   return { row, event };
 }
 

@@ -95,7 +95,8 @@ export class Processor {
       writer = new StreamWriter(Date.now());
       for (const b of budgets.values()) writer.track(b.id, b.last_sequence);
       const member = new Set(memberRows.map((r) => r.budget_id));
-      const batch: Batch = { tx, actorId, budgets, member, receipts, writer, careful };
+      const lastOf = new Map(events.map((e) => [e.budgetId, e]));
+      const batch: Batch = { tx, actorId, budgets, member, receipts, writer, careful, lastOf };
 
       const out: (PushResult | undefined)[] = [];
       const deleted: string[] = [];
@@ -136,6 +137,8 @@ interface Batch {
   writer: StreamWriter;
   /** Savepoint per event (the retry after an unexpected error). */
   careful: boolean;
+  /** Each budget's last event in the batch: it writes the budget's head in its own statement. */
+  lastOf: Map<string, ClientEvent>;
 }
 
 async function applyOne(b: Batch, e: ClientEvent): Promise<PushResult> {
@@ -144,7 +147,7 @@ async function applyOne(b: Batch, e: ClientEvent): Promise<PushResult> {
   const budget = b.budgets.get(e.budgetId);
   if (!budget || budget.deleted_at !== null) return refused(e, new Refusal('rejected', 'BUDGET_NOT_FOUND', 'no such budget'));
   if (!b.member.has(e.budgetId)) return refused(e, new Refusal('rejected', 'NOT_PARTICIPANT', 'not a participant of this budget'));
-  const ctx: ApplyContext = { tx: b.tx, actorId: b.actorId, budget, writer: b.writer, now: b.writer.serverTime };
+  const ctx: ApplyContext = { tx: b.tx, actorId: b.actorId, budget, writer: b.writer, now: b.writer.serverTime, lastForBudget: b.lastOf.get(e.budgetId) === e };
   if (!b.careful) return answer(e, await applyEvent(ctx, e));
   const before = { ...budget };
   try {

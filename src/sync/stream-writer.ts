@@ -26,6 +26,8 @@ export class StreamWriter {
   private readonly next = new Map<string, number>();
   private readonly start = new Map<string, number>();
   private readonly logged: StreamEvent[] = [];
+  /** Heads already written by the appending statements themselves. */
+  private readonly written = new Map<string, number>();
 
   constructor(readonly serverTime: number) {}
 
@@ -47,11 +49,13 @@ export class StreamWriter {
   /**
    * Records that `nextSequence` was used by a log row of this transaction whose stream event is
    * exactly `event` — the log's own JSON read back in the same statement — so that after COMMIT
-   * the real-time hub can send it without reading it again (see `events`).
+   * the real-time hub can send it without reading it again (see `events`). `headWritten`: its
+   * statement also set the budget's `last_sequence` to it.
    */
-  appended(event: StreamEvent): void {
+  appended(event: StreamEvent, headWritten = false): void {
     this.next.set(event.budgetId, event.sequence);
     this.logged.push(event);
+    if (headWritten) this.written.set(event.budgetId, event.sequence);
   }
 
   /** The events passed to `appended`, in order: equal, field for field and byte for byte, to a log read. */
@@ -91,9 +95,9 @@ export class StreamWriter {
     return out;
   }
 
-  /** Writes the new heads back: one statement for all budgets of the transaction. */
+  /** Writes the new heads back that no append wrote: one statement for all those budgets. */
   async flush(tx: TransactionSql): Promise<void> {
-    const grown = this.pointers();
+    const grown = this.pointers().filter((p) => this.written.get(p.budgetId) !== p.sequence);
     if (grown.length === 0) return;
     await tx`
       UPDATE budgets b SET last_sequence = v.seq

@@ -45,3 +45,36 @@ t.test('the events handed to the sink after commit equal a log read, byte for by
   t.equal(JSON.stringify(handed), JSON.stringify(logged), 'the same JSON as the log read');
   t.match(handed[7], { cascade: { expenseIds: [exp.recordId] } });
 });
+
+t.test("the budget head is written by the batch's last accepted change, or after it when the last one was refused", async (t) => {
+  const { api, sql } = await setup(t);
+  const [a, b, c] = [await api.createBudget('owner'), await api.createBudget('owner'), await api.createBudget('owner')];
+  const processor = new Processor(sql, { committed: () => {} });
+  const heads = async () => {
+    const rows = await sql<{ id: string; last_sequence: number; logged: number }[]>`
+      SELECT b.id, b.last_sequence, (SELECT max(sequence) FROM events e WHERE e.budget_id = b.id)::int AS logged
+      FROM budgets b WHERE b.id IN (${a}, ${b}, ${c})`;
+    return new Map(rows.map((r) => [r.id, r]));
+  };
+  const catA = ev.categoryAdd(a);
+  const results = await processor.push(
+    [
+      catA,
+      ev.categoryAdd(b),
+      ev.edit('category.edit', a, catA.recordId, 1, { name: 'a2' }),
+      ev.edit('category.edit', a, catA.recordId, 1, { name: 'stale' }), // a's last: refused
+      ev.categoryAdd(b), // b's last: accepted, writes b's head itself
+      ev.edit('budget.edit', c, c, 1, { title: 'c' }), // budget.*: never in the same statement
+    ],
+    'owner',
+    'independent',
+  );
+  t.same(results.map((r) => r.status), ['accepted', 'accepted', 'accepted', 'conflict', 'accepted', 'accepted']);
+  for (const [id, r] of await heads()) t.equal(r.last_sequence, r.logged, `budget ${id === a ? 'a' : id === b ? 'b' : 'c'}: head = last logged sequence`);
+  // stopOnError stops before b's last event: the head written is the last one applied.
+  const stopped = await processor.push([ev.categoryAdd(b), ev.edit('category.edit', a, catA.recordId, 1, { name: 'x' }), ev.categoryAdd(b)], 'owner');
+  t.same(stopped.map((r) => r.status), ['accepted', 'conflict', 'skipped']);
+  const after = await heads();
+  t.equal(after.get(b)?.last_sequence, after.get(b)?.logged, 'b after a stopped batch');
+  t.equal(after.get(b)?.logged, 5, 'b: its two opening events (create, owner joins) and three adds');
+});
