@@ -106,21 +106,25 @@ async function floorBatch(sql: Sql, t: Target, batch: number, savepoints = false
   const events = Array.from({ length: batch }, () => expenseAdd(t));
   const now = Date.now();
   await sql.begin(async (tx) => {
-    const [budget] = await tx<{ id: string; last_sequence: number }[]>`
-      SELECT * FROM budgets WHERE id = ANY(${pgArray([t.budgetId])}::uuid[]) ORDER BY id FOR UPDATE`;
-    await Promise.all([
-      tx`SELECT budget_id FROM participants WHERE user_id = ${t.uid} AND budget_id = ANY(${pgArray([t.budgetId])}::uuid[])`,
-      tx`SELECT * FROM events WHERE event_id = ANY(${pgArray(events.map((e) => e.eventId))}::uuid[])`,
+    // Pipelined in one round trip, lock first (as the processor sends them).
+    const [[budget]] = await Promise.all([
+      tx<{ id: string; last_sequence: number }[]>`
+        SELECT * FROM budgets WHERE id = ANY(${pgArray([t.budgetId])}::uuid[]) ORDER BY id FOR UPDATE`.execute(),
+      tx`SELECT budget_id FROM participants WHERE user_id = ${t.uid} AND budget_id = ANY(${pgArray([t.budgetId])}::uuid[])`.execute(),
+      tx`SELECT * FROM events WHERE event_id = ANY(${pgArray(events.map((e) => e.eventId))}::uuid[])`.execute(),
     ]);
     let seq = budget?.last_sequence ?? 0;
     const json = tx.unsafe(EXPENSE_JSON);
-    for (const e of events) {
+    for (const [i, e] of events.entries()) {
+      // The batch's last event also writes the budget's head (no separate UPDATE after the loop).
+      const last = i === events.length - 1;
       const statement = (q: typeof tx) => q`
         WITH r AS (
           INSERT INTO expenses (id, budget_id, category_id, date, amount, note, created_by, version, created_at, updated_at)
           SELECT ${e.recordId}, ${e.budgetId}, c.id, ${e.date}, ${e.amount}, ${e.note}, ${t.uid}, 1, ${now}, ${now}
           FROM categories c WHERE c.id = ${e.categoryId} AND c.budget_id = ${e.budgetId} AND NOT c.deleted
           ON CONFLICT (id) DO NOTHING RETURNING *),
+        ${last ? q`head AS (UPDATE budgets SET last_sequence = ${seq + 1} WHERE id = ${e.budgetId} AND EXISTS (SELECT 1 FROM r)),` : q``}
         logged AS (
           INSERT INTO events (budget_id, sequence, event_id, event_type, record_id, actor_id, client_when, server_time, version, record, extra, fingerprint)
           SELECT ${e.budgetId}, ${seq + 1}, ${e.eventId}, ${e.eventType}, ${e.recordId}, ${t.uid}, ${e.when}, ${now},
@@ -131,10 +135,6 @@ async function floorBatch(sql: Sql, t: Target, batch: number, savepoints = false
       else await statement(tx);
       seq += 1;
     }
-    await tx`
-      UPDATE budgets b SET last_sequence = v.seq
-      FROM unnest(${pgArray([t.budgetId])}::uuid[], ${pgArray([seq])}::bigint[]) AS v(id, seq)
-      WHERE b.id = v.id`;
   });
   return batch;
 }
