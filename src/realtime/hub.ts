@@ -300,8 +300,10 @@ export class Hub implements ChangeSink, StreamWaiter {
     this.flushScheduled = false;
     let batch: BudgetState[] = [];
     let rows = 0;
-    for (const b of this.toRead) {
-      this.toRead.delete(b);
+    // A snapshot: what is scheduled while this turn's reads start waits for the next turn.
+    const queued = [...this.toRead];
+    this.toRead.clear();
+    for (const b of queued) {
       batch.push(b);
       rows += Math.min(PAGE_SIZE, Math.max(1, b.head - this.lowestDueCursor(b)));
       if (batch.length >= MAX_BUDGETS_PER_READ || rows >= MAX_ROWS_PER_READ) {
@@ -346,7 +348,7 @@ export class Hub implements ChangeSink, StreamWaiter {
       const page = forced ? undefined : this.fromMemory(b, from);
       if (page) {
         this.options.metrics.memoryPages.inc();
-        this.deliverPage({ b, due, from, wokenAt }, page);
+        this.deliverSafely({ b, due, from, wokenAt }, page);
       } else jobs.push({ b, due, from, wokenAt });
     }
     if (jobs.length === 0) return;
@@ -364,7 +366,18 @@ export class Hub implements ChangeSink, StreamWaiter {
       }
       return;
     }
-    for (const job of jobs) this.deliverPage(job, pages.get(job.b.id) ?? []);
+    for (const job of jobs) this.deliverSafely(job, pages.get(job.b.id) ?? []);
+  }
+
+  /** A throw while sending must not leave the budget marked as being read (it would never be read again). */
+  private deliverSafely(job: ReadJob, page: StreamEvent[]): void {
+    try {
+      this.deliverPage(job, page);
+    } catch (err) {
+      this.options.log.error({ err, budgetId: job.b.id }, 'stream delivery failed');
+      job.b.force = true; // the safety poll reads it again within SAFETY_POLL_MS
+      this.readDone(job.b);
+    }
   }
 
   /** Every due subscriber takes its slice of `page`; the budget is read again if it must be. */
