@@ -23,6 +23,7 @@ import type { Logger } from '../log.js';
 import type { StreamEvent } from '../protocol/events.js';
 import type { ChangeSink, CommittedPointer, MembershipChange, StreamWaiter } from '../sync/changes.js';
 import { readStreams } from '../sync/reads.js';
+import { LocalCommits } from './local-commits.js';
 import { MembershipReconciler } from './membership-reconciler.js';
 import { OnceWaiter, type Subscriber } from './subscription.js';
 
@@ -62,19 +63,14 @@ interface BudgetState {
   again: boolean;
   /** When the oldest wake-up not yet served by a read came (ms), 0 if none. */
   wokenAt: number;
-  /**
-   * This instance's latest commits' events, one contiguous ascending run (capped at MAX_RECENT),
-   * trimmed to what some subscriber still lacks: a read they cover is served without a query.
-   */
-  recent: StreamEvent[];
+  /** This instance's latest commits: a read they cover is served without a query. */
+  readonly local: LocalCommits;
   /** [sequence, committedAt] of recent commits not yet sent, ascending (for commit → send). */
   commits: [number, number][];
 }
 
 /** Commits remembered per budget for the metric; older ones are dropped, never the stream. */
 const MAX_TIMED_COMMITS = 64;
-/** Local commits' events kept per budget for its next read (a subscriber further behind reads the log). */
-const MAX_RECENT = 64;
 
 export interface HubOptions {
   safetyPollMs: number;
@@ -106,7 +102,7 @@ export class Hub implements ChangeSink, StreamWaiter {
   /** ChangeSink: called by the Processor and Membership after COMMIT. */
   committed(pointers: CommittedPointer[], membership: MembershipChange[], events: readonly StreamEvent[] = []): void {
     const at = Date.now();
-    for (const e of events) this.remember(e);
+    for (const e of events) this.budgets.get(e.budgetId)?.local.add(e);
     const timed = pointers.map((p) => ({ ...p, committedAt: p.committedAt ?? at }));
     this.changed(timed, membership);
     this.options.publish(timed, membership);
@@ -121,29 +117,6 @@ export class Hub implements ChangeSink, StreamWaiter {
       // The stream carries the participant.remove / budget.delete that revokes; make sure it is read.
       if (m.change === 'removed') this.wake(m.budgetId, 0, true);
     }
-  }
-
-  /** Keeps a local commit's event for its budget's next read (only budgets with subscribers here). */
-  private remember(e: StreamEvent): void {
-    const b = this.budgets.get(e.budgetId);
-    if (!b) return;
-    // Commits of one budget are serialised by its row lock, but their callbacks may run out of
-    // order, and other instances commit too: keep one contiguous run, restarted on a break.
-    const last = b.recent.at(-1);
-    if (last && last.sequence + 1 !== e.sequence) b.recent = [];
-    b.recent.push(e);
-    if (b.recent.length > MAX_RECENT) b.recent.shift();
-  }
-
-  /**
-   * The page after `from` up to the known head from this instance's own commits, if they cover it
-   * without a break (never after a (re)LISTEN or poll that forced a read: the head is unknown then).
-   */
-  private fromMemory(b: BudgetState, from: number): StreamEvent[] | undefined {
-    const first = b.recent[0];
-    const last = b.recent.at(-1);
-    if (!first || !last || first.sequence > from + 1 || last.sequence < b.head) return undefined;
-    return b.recent.slice(Math.max(0, from + 1 - first.sequence));
   }
 
   private tell(userId: string, budgetId: string, change: MembershipChange['change']): void {
@@ -198,7 +171,7 @@ export class Hub implements ChangeSink, StreamWaiter {
   add(sub: Subscriber): void {
     let b = this.budgets.get(sub.budgetId);
     if (!b) {
-      b = { id: sub.budgetId, subs: new Set(), head: 0, force: false, reading: false, again: false, wokenAt: 0, recent: [], commits: [] };
+      b = { id: sub.budgetId, subs: new Set(), head: 0, force: false, reading: false, again: false, wokenAt: 0, local: new LocalCommits(), commits: [] };
       this.budgets.set(sub.budgetId, b);
     }
     b.subs.add(sub);
@@ -305,7 +278,7 @@ export class Hub implements ChangeSink, StreamWaiter {
     this.toRead.clear();
     for (const b of queued) {
       batch.push(b);
-      rows += Math.min(PAGE_SIZE, Math.max(1, b.head - this.lowestDueCursor(b)));
+      rows += Math.min(PAGE_SIZE, Math.max(1, b.head - this.lowestCursor(b)));
       if (batch.length >= MAX_BUDGETS_PER_READ || rows >= MAX_ROWS_PER_READ) {
         void this.read(batch);
         batch = [];
@@ -315,7 +288,8 @@ export class Hub implements ChangeSink, StreamWaiter {
     if (batch.length > 0) void this.read(batch);
   }
 
-  private lowestDueCursor(b: BudgetState): number {
+  /** The smallest cursor of the budget's subscribers, or its head. */
+  private lowestCursor(b: BudgetState): number {
     let from = b.head;
     for (const s of b.subs) if (s.cursor < from) from = s.cursor;
     return from;
@@ -345,7 +319,8 @@ export class Hub implements ChangeSink, StreamWaiter {
         this.readDone(b);
         continue;
       }
-      const page = forced ? undefined : this.fromMemory(b, from);
+      // Never after a (re)LISTEN or a poll that forced a read: the head is unknown then.
+      const page = forced ? undefined : b.local.page(from, b.head);
       if (page) {
         this.options.metrics.memoryPages.inc();
         this.deliverSafely({ b, due, from, wokenAt }, page);
@@ -398,9 +373,7 @@ export class Hub implements ChangeSink, StreamWaiter {
       this.options.metrics.commitToSend.observe(Math.max(0, now - (b.commits.shift() as [number, number])[1]) / 1000);
     }
     // Local events every subscriber holds are not needed again.
-    let lowest = Number.MAX_SAFE_INTEGER;
-    for (const s of b.subs) if (s.cursor < lowest) lowest = s.cursor;
-    while (b.recent.length > 0 && (b.recent[0] as StreamEvent).sequence <= lowest) b.recent.shift();
+    b.local.trim(this.lowestCursor(b));
     // A full page: there may be more than the head we know of. (No progress on a full page
     // would mean a hole in the log; never spin on it.)
     if (page.length === PAGE_SIZE && progressed) b.force = true;
