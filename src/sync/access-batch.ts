@@ -19,8 +19,7 @@ import { type Access, type AccessRow, accessFrom, confirmRefusal, requirePartici
  * request pool's default 10 connections (DATABASE_POOL_MAX) run side by side instead of one
  * connection reading 5,000 rows while nine idle, and each result (at most 500 budget rows) is parsed
  * on the event loop in its own slice rather than in one long one. (Reasoned, not benchmarked
- * against other sizes: in the storms measured, subscribes arrive spread over seconds and batches
- * stay far below 500.)
+ * against other sizes.)
  */
 export const MAX_PAIRS_PER_QUERY = 500;
 
