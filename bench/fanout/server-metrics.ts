@@ -1,0 +1,68 @@
+/** What the fan-out benchmark reads off the server instances: /metrics and RSS. */
+import fs from 'node:fs/promises';
+import type { Instance } from '../lib/env.js';
+import { sleep } from './common.js';
+
+/** What one instance's /metrics says (the event-loop delay histogram resets at every scrape). */
+export interface Scrape {
+  lag: Map<number, number>;
+  /** realtime_wake_to_send_seconds: the hub's own wake-up → sends (absent on older servers). */
+  wake: Map<number, number>;
+  /** realtime_commit_to_send_seconds: COMMIT returned (on whichever instance) → sends. */
+  commit: Map<number, number>;
+  eldP99: number;
+  eldMax: number;
+  gc: number;
+  cpu: number;
+}
+
+export async function scrape(instances: Instance[]): Promise<Scrape[]> {
+  return Promise.all(instances.map(async (i) => {
+    const text = await fetch(`${i.base}/metrics`).then((r) => r.text());
+    const buckets = (name: string) => {
+      const b = new Map<number, number>();
+      for (const m of text.matchAll(new RegExp(`^${name}_bucket\\{le="([^"]+)"\\} (\\d+)`, 'gm'))) b.set(m[1] === '+Inf' ? Infinity : Number(m[1]), Number(m[2]));
+      return b;
+    };
+    const one = (name: string) => Number(new RegExp(`^${name} ([0-9.e+-]+)`, 'm').exec(text)?.[1] ?? NaN);
+    let gc = 0;
+    for (const m of text.matchAll(/^nodejs_gc_duration_seconds_sum\{kind="[^"]+"\} ([0-9.e+-]+)/gm)) gc += Number(m[1]);
+    return { lag: buckets('ws_delivery_lag_seconds'), wake: buckets('realtime_wake_to_send_seconds'), commit: buckets('realtime_commit_to_send_seconds'), eldP99: one('nodejs_eventloop_lag_p99_seconds') * 1000, eldMax: one('nodejs_eventloop_lag_max_seconds') * 1000, gc, cpu: one('process_cpu_seconds_total') };
+  }));
+}
+
+/** The bucket bound (ms) under which `p`% of the sends between two scrapes fell, both instances summed. */
+export function lagQuantile(before: Scrape[], after: Scrape[], p: number, which: 'lag' | 'wake' | 'commit' = 'lag'): string {
+  const sum = (s: Scrape[]) => {
+    const m = new Map<number, number>();
+    for (const x of s) for (const [le, n] of x[which]) m.set(le, (m.get(le) ?? 0) + n);
+    return m;
+  };
+  const b = sum(before);
+  const a = sum(after);
+  const bounds = [...a.keys()].sort((x, y) => x - y);
+  const total = (a.get(Infinity) ?? 0) - (b.get(Infinity) ?? 0);
+  if (total <= 0) return '–';
+  for (const le of bounds) {
+    if ((a.get(le) ?? 0) - (b.get(le) ?? 0) >= (p / 100) * total) return Number.isFinite(le) ? `≤ ${le * 1000}` : '> 30000';
+  }
+  return '–';
+}
+
+/**
+ * Both instances' RSS: the lowest of 12 samples over 3 s each, so garbage waiting for the next GC
+ * (which comes and goes by MiBs) weighs less than the memory that stays.
+ */
+export async function rss(instances: Instance[]): Promise<number> {
+  let total = 0;
+  for (const i of instances) {
+    let low = Infinity;
+    for (let n = 0; n < 12; n++) {
+      const status = await fs.readFile(`/proc/${i.child.pid}/status`, 'utf8');
+      low = Math.min(low, Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024);
+      await sleep(250);
+    }
+    total += low;
+  }
+  return total;
+}
