@@ -14,6 +14,10 @@ export interface Scrape {
   eldMax: number;
   gc: number;
   cpu: number;
+  /** realtime_log_queries_total, realtime_log_reads_total, realtime_memory_pages_total. */
+  logQueries: number;
+  logReads: number;
+  memoryPages: number;
 }
 
 export async function scrape(instances: Instance[]): Promise<Scrape[]> {
@@ -27,7 +31,9 @@ export async function scrape(instances: Instance[]): Promise<Scrape[]> {
     const one = (name: string) => Number(new RegExp(`^${name} ([0-9.e+-]+)`, 'm').exec(text)?.[1] ?? NaN);
     let gc = 0;
     for (const m of text.matchAll(/^nodejs_gc_duration_seconds_sum\{kind="[^"]+"\} ([0-9.e+-]+)/gm)) gc += Number(m[1]);
-    return { lag: buckets('ws_delivery_lag_seconds'), wake: buckets('realtime_wake_to_send_seconds'), commit: buckets('realtime_commit_to_send_seconds'), eldP99: one('nodejs_eventloop_lag_p99_seconds') * 1000, eldMax: one('nodejs_eventloop_lag_max_seconds') * 1000, gc, cpu: one('process_cpu_seconds_total') };
+    return { lag: buckets('ws_delivery_lag_seconds'), wake: buckets('realtime_wake_to_send_seconds'), commit: buckets('realtime_commit_to_send_seconds'), eldP99: one('nodejs_eventloop_lag_p99_seconds') * 1000, eldMax: one('nodejs_eventloop_lag_max_seconds') * 1000, gc, cpu: one('process_cpu_seconds_total'),
+      logQueries: one('realtime_log_queries_total'), logReads: one('realtime_log_reads_total'), memoryPages: one('realtime_memory_pages_total'),
+    };
   }));
 }
 
