@@ -220,6 +220,7 @@ async function main(): Promise<void> {
         perInstance((_, a) => a.eldP99).map(fmt).join(' / '), perInstance((_, a) => a.eldMax).map(fmt).join(' / '),
         perInstance((b, a) => ((a.gc - b.gc) / elapsed) * 1000).map(fmt).join(' / '),
         perInstance((b, a) => ((a.cpu - b.cpu) / elapsed) * 100).map((x) => x.toFixed(0)).join(' / '),
+        perInstance((b, a) => (a.logQueries - b.logQueries) / elapsed).map((x) => x.toFixed(0)).join(' / '),
         results.map((r) => fmt(r.eldP99)).join(' / '), results.map((r) => fmt(r.eldMax)).join(' / '),
         `${fmt(mainEldP99)} / ${fmt(mainEldMax)}`,
         `${fmt(percentile(written.requestMs, 50))} / ${fmt(percentile(written.requestMs, 99))}`,
@@ -252,11 +253,11 @@ async function main(): Promise<void> {
     out.push('from COMMIT returning on the instance that wrote (the time rides in the NOTIFY) to the sends of those events to every ready socket (bucket bound, ms);');
     out.push("send lag: the instances' ws_delivery_lag_seconds (serverTime → send, bucket bound, ms);");
     out.push("wake → sent: realtime_wake_to_send_seconds, the hub's own part (a budget's wake-up — local commit or NOTIFY received — to the end of its log read and sends, bucket bound, ms);");
-    out.push('event-loop delay p99 / max (ms, monitorEventLoopDelay); GC: ms of GC pause per second; CPU: % of one core; POST /events: the writes\' own');
+    out.push('event-loop delay p99 / max (ms, monitorEventLoopDelay); GC: ms of GC pause per second; CPU: % of one core; log queries/s: the hub reading the log; POST /events: the writes\' own');
     out.push('request time at the writer (ms, pushes started after the warm-up), which bounds how much of the latency above is the write transaction rather than the fan-out:');
     out.push(
       table(
-        ['sockets', 'commit → send p50 / p95 / p99', 'send lag p50', 'send lag p99', 'wake → sent p50 / p99', 'server loop delay p99', 'server loop delay max', 'server GC ms/s', 'server CPU %', 'client loop delay p99', 'client loop delay max', 'writer process loop p99 / max', 'POST /events p50 / p99', 'failed opens'],
+        ['sockets', 'commit → send p50 / p95 / p99', 'send lag p50', 'send lag p99', 'wake → sent p50 / p99', 'server loop delay p99', 'server loop delay max', 'server GC ms/s', 'server CPU %', 'log queries/s', 'client loop delay p99', 'client loop delay max', 'writer process loop p99 / max', 'POST /events p50 / p99', 'failed opens'],
         serverRows,
         md,
       ),
