@@ -6,8 +6,8 @@
  * the floor: the same SQL the processor runs for the same batch — the same transaction, locks,
  * savepoints and statements — sent straight to the same Postgres by a minimal client with the same
  * pool size, in the same run. So each figure is a ratio: what HTTP, auth, validation and JSON cost.
- * A last column runs the floor again with a savepoint around every event (the design variant the
- * processor avoids) to show what that round trip costs.
+ * A last column runs the floor again with a savepoint around every event, one after the other (the
+ * design variant the processor avoids), to show what those round trips cost.
  * Then it loads `--history` events (default 1,000,000) into the log and measures again: per-event cost
  * must not grow with history.
  * Every cell is checked against the database: the events counted must equal the growth of the
@@ -100,7 +100,8 @@ const EXPENSE_JSON = `jsonb_build_object('id', r.id, 'budgetId', r.budget_id, 'c
 /**
  * The processor's statements for a batch of expense.add events (src/sync/processor.ts and
  * apply-event.ts), without HTTP, auth or validation. With `savepoints`, the design variant that
- * wraps every event in a savepoint (one more round trip each), for comparison.
+ * sends the events one after the other, each in its own savepoint (two round trips per event), for
+ * comparison.
  */
 async function floorBatch(sql: Sql, t: Target, batch: number, savepoints = false): Promise<number> {
   const events = Array.from({ length: batch }, () => expenseAdd(t));
@@ -113,27 +114,27 @@ async function floorBatch(sql: Sql, t: Target, batch: number, savepoints = false
       tx`SELECT budget_id FROM participants WHERE user_id = ${t.uid} AND budget_id = ANY(${pgArray([t.budgetId])}::uuid[])`.execute(),
       tx`SELECT * FROM events WHERE event_id = ANY(${pgArray(events.map((e) => e.eventId))}::uuid[])`.execute(),
     ]);
-    let seq = budget?.last_sequence ?? 0;
+    const head = budget?.last_sequence ?? 0;
     const json = tx.unsafe(EXPENSE_JSON);
-    for (const [i, e] of events.entries()) {
-      // The batch's last event also writes the budget's head (no separate UPDATE after the loop).
-      const last = i === events.length - 1;
-      const statement = (q: typeof tx) => q`
-        WITH r AS (
-          INSERT INTO expenses (id, budget_id, category_id, date, amount, note, created_by, version, created_at, updated_at)
-          SELECT ${e.recordId}, ${e.budgetId}, c.id, ${e.date}, ${e.amount}, ${e.note}, ${t.uid}, 1, ${now}, ${now}
-          FROM categories c WHERE c.id = ${e.categoryId} AND c.budget_id = ${e.budgetId} AND NOT c.deleted
-          ON CONFLICT (id) DO NOTHING RETURNING *),
-        ${last ? q`head AS (UPDATE budgets SET last_sequence = ${seq + 1} WHERE id = ${e.budgetId} AND EXISTS (SELECT 1 FROM r)),` : q``}
-        logged AS (
-          INSERT INTO events (budget_id, sequence, event_id, event_type, record_id, actor_id, client_when, server_time, version, record, extra, fingerprint)
-          SELECT ${e.budgetId}, ${seq + 1}, ${e.eventId}, ${e.eventType}, ${e.recordId}, ${t.uid}, ${e.when}, ${now},
-                 r.version, ${json}, NULL::jsonb, ${'fingerprint-of-the-event-000000'}
-          FROM r)
-        SELECT r.*, ${json} AS record, NULL::uuid[] AS cascade_ids FROM r`;
-      if (savepoints) await tx.savepoint((sp) => statement(sp as typeof tx));
-      else await statement(tx);
-      seq += 1;
+    // The batch's last event also writes the budget's head (no separate UPDATE after the loop).
+    const statement = (q: typeof tx, e: ReturnType<typeof expenseAdd>, seq: number, last: boolean) => q`
+      WITH r AS (
+        INSERT INTO expenses (id, budget_id, category_id, date, amount, note, created_by, version, created_at, updated_at)
+        SELECT ${e.recordId}, ${e.budgetId}, c.id, ${e.date}, ${e.amount}, ${e.note}, ${t.uid}, 1, ${now}, ${now}
+        FROM categories c WHERE c.id = ${e.categoryId} AND c.budget_id = ${e.budgetId} AND NOT c.deleted
+        ON CONFLICT (id) DO NOTHING RETURNING *),
+      ${last ? q`head AS (UPDATE budgets SET last_sequence = ${seq} WHERE id = ${e.budgetId} AND EXISTS (SELECT 1 FROM r)),` : q``}
+      logged AS (
+        INSERT INTO events (budget_id, sequence, event_id, event_type, record_id, actor_id, client_when, server_time, version, record, extra, fingerprint)
+        SELECT ${e.budgetId}, ${seq}, ${e.eventId}, ${e.eventType}, ${e.recordId}, ${t.uid}, ${e.when}, ${now},
+               r.version, ${json}, NULL::jsonb, ${'fingerprint-of-the-event-000000'}
+        FROM r)
+      SELECT r.*, ${json} AS record, NULL::uuid[] AS cascade_ids FROM r`;
+    if (savepoints) {
+      for (const [i, e] of events.entries()) await tx.savepoint((sp) => statement(sp as typeof tx, e, head + i + 1, i === events.length - 1));
+    } else {
+      // All of the batch's statements in one round trip, as the processor's pipeline sends them.
+      await Promise.all(events.map((e, i) => statement(tx, e, head + i + 1, i === events.length - 1).execute()));
     }
   });
   return batch;

@@ -48,7 +48,7 @@ export async function createServer(
   // The hub is told after every commit (ChangeSink) and holds long-polls (StreamWaiter).
   const sink = realtime.hub;
   const membership = new Membership(sql, sink, { participantLimit: config.PARTICIPANT_LIMIT, inviteTtlSeconds: config.INVITE_TTL_SECONDS });
-  const processor = new Processor(sql, sink);
+  const processor = new Processor(sql, sink, (path) => metrics.pushBatches.inc({ path }));
   // null without S3 settings: the photo routes then answer 503 STORAGE_NOT_CONFIGURED.
   const photoStore = overrides.photoStore !== undefined ? overrides.photoStore : createS3PhotoStore(config);
   let accepting = true;

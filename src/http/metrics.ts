@@ -22,6 +22,12 @@ export class Metrics {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 30, 60],
     registers: [this.registry],
   });
+  readonly pushBatches = new Counter({
+    name: 'push_batches_total',
+    help: 'Pushed batches that reached the database, by how they were written: pipelined (one round trip for their statements), sequential, retried (a pipelined statement matched nothing: rolled back, run sequentially), careful (after a database error).',
+    labelNames: ['path'] as const,
+    registers: [this.registry],
+  });
   readonly pushEvents = new Counter({
     name: 'push_events_total',
     help: 'Pushed events by result status.',

@@ -49,18 +49,8 @@ export async function applyEvent(ctx: ApplyContext, e: ClientEvent): Promise<Str
       return editBudget(ctx, e);
     case 'budget.delete':
       return deleteBudget(ctx, e);
-    case 'category.add':
-      return addCategory(ctx, e);
-    case 'category.edit':
-      return editCategory(ctx, e);
-    case 'category.delete':
-      return deleteCategory(ctx, e);
-    case 'expense.add':
-      return addExpense(ctx, e);
-    case 'expense.edit':
-      return editExpense(ctx, e);
-    case 'expense.delete':
-      return deleteExpense(ctx, e);
+    default:
+      return applyRecordEvent(ctx, e);
   }
 }
 
@@ -75,27 +65,29 @@ const RECORD_JSON = {
   none: 'NULL::jsonb',
 } as const;
 
+/** A data-modifying statement `RETURNING *` and what its log row records. */
+export interface ChangeSpec {
+  change: PendingQuery<Row[]>;
+  record: keyof typeof RECORD_JSON;
+  /** category.delete: the expenses that go with it (`RETURNING id`), named in the event. */
+  cascade?: PendingQuery<Row[]>;
+}
+
+type AppendedRow<T extends Row> = T & { record: AnyRecord | null; cascade_ids: string[] | null };
+
 /**
- * Runs `change` (a data-modifying statement `RETURNING *`) and, if it matched a row, appends the
- * log row in the same statement. Returns the changed row, or undefined when nothing matched.
+ * The one statement of an accepted change: the change and, if it matched a row, its log row at
+ * `sequence` (and the budget's head, when `bump`). Built, not sent: the caller awaits it alone
+ * (`changeAndAppend`) or sends a batch's statements together (`pipelineChanges`).
  */
-async function changeAndAppend<T extends Row>(
-  ctx: ApplyContext,
-  e: ClientEvent,
-  change: PendingQuery<Row[]>,
-  record: keyof typeof RECORD_JSON,
-  cascade?: PendingQuery<Row[]>,
-): Promise<{ row: T; event: StreamEvent } | undefined> {
+function appendStatement(ctx: ApplyContext, e: ClientEvent, spec: ChangeSpec, sequence: number, bump: boolean): PendingQuery<AppendedRow<Row>[]> {
   const { tx, writer } = ctx;
-  const sequence = writer.nextSequence(e.budgetId);
-  // Not for budget.* events: their change is itself an UPDATE of the budget row, and one statement
-  // must not update a row twice.
-  const bump = ctx.lastForBudget === true && !e.eventType.startsWith('budget.');
+  const { change, record, cascade } = spec;
   const json = tx.unsafe(RECORD_JSON[record]);
   const extra = cascade
     ? tx`jsonb_build_object('cascade', jsonb_build_object('expenseIds', coalesce((SELECT jsonb_agg(id ORDER BY id) FROM x), '[]'::jsonb)))`
     : tx`NULL::jsonb`;
-  const [row] = await tx<(T & { record: AnyRecord | null; cascade_ids: string[] | null })[]>`
+  return tx<AppendedRow<Row>[]>`
     WITH r AS (${change}),
     ${cascade ? tx`x AS (${cascade}),` : tx``}
     ${bump ? tx`head AS (UPDATE budgets SET last_sequence = ${sequence} WHERE id = ${e.budgetId} AND EXISTS (SELECT 1 FROM r)),` : tx``}
@@ -105,7 +97,11 @@ async function changeAndAppend<T extends Row>(
              r.version, ${json}, ${extra}, ${e.fingerprint}
       FROM r)
     SELECT r.*, ${json} AS record, ${cascade ? tx`(SELECT array_agg(id ORDER BY id) FROM x)` : tx`NULL::uuid[]`} AS cascade_ids FROM r`;
-  if (!row) return undefined;
+}
+
+/** The stream event of an appended row, recorded with the writer. */
+function appendedEvent(ctx: ApplyContext, e: ClientEvent, row: AppendedRow<Row>, sequence: number, bump: boolean, cascade: boolean): StreamEvent {
+  const { writer } = ctx;
   const event: StreamEvent = {
     sequence,
     eventId: e.eventId,
@@ -120,22 +116,66 @@ async function changeAndAppend<T extends Row>(
   };
   if (cascade) event.cascade = { expenseIds: row.cascade_ids ?? [] };
   writer.appended(event, bump);
-  return { row, event };
+  return event;
 }
+
+/** Not for budget.* events: their change is itself an UPDATE of the budget row, and one statement must not update a row twice. */
+const bumps = (ctx: ApplyContext, e: ClientEvent) => ctx.lastForBudget === true && !e.eventType.startsWith('budget.');
+
+/**
+ * Runs `spec.change` and, if it matched a row, appends the log row in the same statement. Returns
+ * the changed row, or undefined when nothing matched.
+ */
+async function changeAndAppend<T extends Row>(ctx: ApplyContext, e: ClientEvent, spec: ChangeSpec): Promise<{ row: T; event: StreamEvent } | undefined> {
+  const sequence = ctx.writer.nextSequence(e.budgetId);
+  const bump = bumps(ctx, e);
+  const [row] = await appendStatement(ctx, e, spec, sequence, bump);
+  if (!row) return undefined;
+  return { row: row as unknown as T, event: appendedEvent(ctx, e, row, sequence, bump, spec.cascade !== undefined) };
+}
+
+/**
+ * Several category.* / expense.* events, each already checked against the batch (a participant, a
+ * live budget, no receipt), as one round trip: every statement is sent at once with the sequence
+ * it gets if all before it are accepted, and Postgres runs them in order (a later statement sees
+ * an earlier one's rows). Returns their events when every one was accepted; `undefined` as soon as
+ * one matched nothing — its sequence is then missing from the log, so the caller must roll the
+ * transaction back and apply the batch one event at a time, which says why and keeps the stream
+ * gap-free. On the 2-core VM a round trip inside a write transaction was the servers' largest CPU
+ * item (docs/benchmarks.md, 2026-12-05): a batch of 25 was 28 of them.
+ */
+export async function pipelineChanges(contexts: ApplyContext[], events: ClientEvent[]): Promise<StreamEvent[] | undefined> {
+  const next = new Map<string, number>();
+  const planned = events.map((e, i) => {
+    const ctx = contexts[i] as ApplyContext;
+    const sequence = (next.get(e.budgetId) ?? ctx.writer.nextSequence(e.budgetId) - 1) + 1;
+    next.set(e.budgetId, sequence);
+    const spec = recordChange(ctx, e);
+    const bump = bumps(ctx, e);
+    return { ctx, e, spec, sequence, bump, rows: appendStatement(ctx, e, spec, sequence, bump).execute() };
+  });
+  const settled = await Promise.allSettled(planned.map((p) => p.rows));
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  const rows = settled.map((r) => (r as PromiseFulfilledResult<AppendedRow<Row>[]>).value[0]);
+  if (rows.some((row) => row === undefined)) return undefined;
+  return planned.map((p, i) => appendedEvent(p.ctx, p.e, rows[i] as AppendedRow<Row>, p.sequence, p.bump, p.spec.cascade !== undefined));
+}
+
+/** Whether `pipelineChanges` takes this event type (every record event; budget.* read and update the locked row in memory). */
+export const pipelinable = (e: ClientEvent) => !e.eventType.startsWith('budget.');
 
 async function editBudget(ctx: ApplyContext, e: ClientEvent): Promise<StreamEvent | Refusal> {
   if (ctx.budget.version !== e.version) return conflict('VERSION_CONFLICT', toBudget(ctx.budget));
-  const done = await changeAndAppend<BudgetRow>(
-    ctx,
-    e,
-    ctx.tx`
+  const done = await changeAndAppend<BudgetRow>(ctx, e, {
+    change: ctx.tx`
       UPDATE budgets SET
         title = ${e.title ?? ctx.budget.title},
         details = ${e.details === undefined ? ctx.budget.details : e.details},
         version = version + 1, updated_at = ${ctx.now}
       WHERE id = ${e.budgetId} RETURNING *`,
-    'budget',
-  );
+    record: 'budget',
+  });
   if (!done) throw new Error('locked budget row vanished');
   Object.assign(ctx.budget, stripExtras(done.row));
   return done.event;
@@ -144,14 +184,12 @@ async function editBudget(ctx: ApplyContext, e: ClientEvent): Promise<StreamEven
 async function deleteBudget(ctx: ApplyContext, e: ClientEvent): Promise<StreamEvent | Refusal> {
   if (ctx.budget.owner_id !== ctx.actorId) return rejected('NOT_OWNER', 'only the owner may delete the budget');
   if (ctx.budget.version !== e.version) return conflict('VERSION_CONFLICT', toBudget(ctx.budget));
-  const done = await changeAndAppend<BudgetRow>(
-    ctx,
-    e,
-    ctx.tx`
+  const done = await changeAndAppend<BudgetRow>(ctx, e, {
+    change: ctx.tx`
       UPDATE budgets SET version = version + 1, updated_at = ${ctx.now}, deleted_at = ${ctx.now}
       WHERE id = ${e.budgetId} RETURNING *`,
-    'none',
-  );
+    record: 'none',
+  });
   if (!done) throw new Error('locked budget row vanished');
   Object.assign(ctx.budget, stripExtras(done.row));
   return done.event;
@@ -163,116 +201,110 @@ function stripExtras<T extends Row>(row: T): T {
   return rest as unknown as T;
 }
 
-async function addCategory(ctx: ApplyContext, e: ClientEvent): Promise<StreamEvent | Refusal> {
-  const done = await changeAndAppend<CategoryRow>(
-    ctx,
-    e,
-    ctx.tx`
-      INSERT INTO categories (id, budget_id, name, allocate, created_by, version, created_at, updated_at)
-      VALUES (${e.recordId}, ${e.budgetId}, ${e.name as string}, ${e.allocate as string}, ${ctx.actorId}, 1, ${ctx.now}, ${ctx.now})
-      ON CONFLICT (id) DO NOTHING RETURNING *`,
-    'category',
-  );
-  return done ? done.event : rejected('RECORD_EXISTS', 'a record with this id already exists');
+/**
+ * The change of a category.* or expense.* event. Version checks live in its WHERE, so a refused
+ * event matches nothing and writes nothing; each is scoped to the event's budget.
+ */
+function recordChange(ctx: ApplyContext, e: ClientEvent): ChangeSpec {
+  const { tx, now } = ctx;
+  switch (e.eventType) {
+    case 'category.add':
+      return {
+        change: tx`
+          INSERT INTO categories (id, budget_id, name, allocate, created_by, version, created_at, updated_at)
+          VALUES (${e.recordId}, ${e.budgetId}, ${e.name as string}, ${e.allocate as string}, ${ctx.actorId}, 1, ${now}, ${now})
+          ON CONFLICT (id) DO NOTHING RETURNING *`,
+        record: 'category',
+      };
+    case 'category.edit':
+      return {
+        change: tx`
+          UPDATE categories SET
+            name = coalesce(${e.name ?? null}::text, name),
+            allocate = coalesce(${e.allocate ?? null}::numeric, allocate),
+            version = version + 1, updated_at = ${now}
+          WHERE id = ${e.recordId} AND budget_id = ${e.budgetId} AND NOT deleted AND version = ${e.version as number}
+          RETURNING *`,
+        record: 'category',
+      };
+    case 'category.delete':
+      return {
+        change: softDelete(ctx, e, 'categories'),
+        record: 'none',
+        // Its live expenses go with it; the stream event names them so devices delete them too.
+        cascade: tx`
+          UPDATE expenses SET deleted = true, version = version + 1, updated_at = ${now}
+          WHERE category_id = ${e.recordId} AND budget_id = ${e.budgetId} AND NOT deleted AND EXISTS (SELECT 1 FROM r)
+          RETURNING id`,
+      };
+    case 'expense.add':
+      return {
+        change: tx`
+          INSERT INTO expenses (id, budget_id, category_id, date, amount, note, created_by, version, created_at, updated_at)
+          SELECT ${e.recordId}, ${e.budgetId}, c.id, ${e.date as string}, ${e.amount as string}, ${e.note ?? null}, ${ctx.actorId}, 1, ${now}, ${now}
+          FROM categories c WHERE c.id = ${e.categoryId as string} AND c.budget_id = ${e.budgetId} AND NOT c.deleted
+          ON CONFLICT (id) DO NOTHING RETURNING *`,
+        record: 'expense',
+      };
+    case 'expense.edit': {
+      const categoryId = e.categoryId ?? null;
+      return {
+        change: tx`
+          UPDATE expenses SET
+            category_id = coalesce(${categoryId}::uuid, category_id),
+            date = coalesce(${e.date ?? null}::date, date),
+            amount = coalesce(${e.amount ?? null}::numeric, amount),
+            note = ${e.note === undefined ? tx`note` : e.note},
+            version = version + 1, updated_at = ${now}
+          WHERE id = ${e.recordId} AND budget_id = ${e.budgetId} AND NOT deleted AND version = ${e.version as number}
+            AND (${categoryId}::uuid IS NULL OR EXISTS (
+              SELECT 1 FROM categories c WHERE c.id = ${categoryId}::uuid AND c.budget_id = ${e.budgetId} AND NOT c.deleted))
+          RETURNING *`,
+        record: 'expense',
+      };
+    }
+    case 'expense.delete':
+      return { change: softDelete(ctx, e, 'expenses'), record: 'none' };
+    default:
+      throw new Error(`${e.eventType} is not a record event`);
+  }
 }
 
-/** Why a version-checked change of a category matched nothing: gone, deleted, or stale. */
+/** A version-checked soft delete of one record of the event's budget. */
+function softDelete(ctx: ApplyContext, e: ClientEvent, table: 'categories' | 'expenses'): PendingQuery<Row[]> {
+  return ctx.tx`
+    UPDATE ${ctx.tx(table)} SET deleted = true, version = version + 1, updated_at = ${ctx.now}
+    WHERE id = ${e.recordId} AND budget_id = ${e.budgetId} AND NOT deleted AND version = ${e.version as number}
+    RETURNING *`;
+}
+
+/** A record event one statement at a time; when it matched nothing, a second query says why. */
+async function applyRecordEvent(ctx: ApplyContext, e: ClientEvent): Promise<StreamEvent | Refusal> {
+  const done = await changeAndAppend(ctx, e, recordChange(ctx, e));
+  if (done) return done.event;
+  if (e.eventType.startsWith('category.')) return explainCategoryMiss(ctx, e);
+  return explainExpenseMiss(ctx, e);
+}
+
+/** Why a category event matched nothing: the id is taken (add), or the record is gone, deleted or stale. */
 async function explainCategoryMiss(ctx: ApplyContext, e: ClientEvent): Promise<Refusal> {
+  if (e.eventType === 'category.add') return rejected('RECORD_EXISTS', 'a record with this id already exists');
   const [row] = await ctx.tx<CategoryRow[]>`SELECT * FROM categories WHERE id = ${e.recordId} AND budget_id = ${e.budgetId}`;
   if (!row) return rejected('NOT_FOUND', 'no such category in this budget');
   if (row.deleted) return conflict('RECORD_DELETED', null);
   return conflict('VERSION_CONFLICT', toCategory(row));
 }
 
-async function editCategory(ctx: ApplyContext, e: ClientEvent): Promise<StreamEvent | Refusal> {
-  const done = await changeAndAppend<CategoryRow>(
-    ctx,
-    e,
-    ctx.tx`
-      UPDATE categories SET
-        name = coalesce(${e.name ?? null}::text, name),
-        allocate = coalesce(${e.allocate ?? null}::numeric, allocate),
-        version = version + 1, updated_at = ${ctx.now}
-      WHERE id = ${e.recordId} AND budget_id = ${e.budgetId} AND NOT deleted AND version = ${e.version as number}
-      RETURNING *`,
-    'category',
-  );
-  return done ? done.event : explainCategoryMiss(ctx, e);
-}
-
-async function deleteCategory(ctx: ApplyContext, e: ClientEvent): Promise<StreamEvent | Refusal> {
-  const done = await changeAndAppend<CategoryRow>(
-    ctx,
-    e,
-    ctx.tx`
-      UPDATE categories SET deleted = true, version = version + 1, updated_at = ${ctx.now}
-      WHERE id = ${e.recordId} AND budget_id = ${e.budgetId} AND NOT deleted AND version = ${e.version as number}
-      RETURNING *`,
-    'none',
-    // Its live expenses go with it; the stream event names them so devices delete them too.
-    ctx.tx`
-      UPDATE expenses SET deleted = true, version = version + 1, updated_at = ${ctx.now}
-      WHERE category_id = ${e.recordId} AND budget_id = ${e.budgetId} AND NOT deleted AND EXISTS (SELECT 1 FROM r)
-      RETURNING id`,
-  );
-  return done ? done.event : explainCategoryMiss(ctx, e);
-}
-
-async function addExpense(ctx: ApplyContext, e: ClientEvent): Promise<StreamEvent | Refusal> {
-  const done = await changeAndAppend<ExpenseRow>(
-    ctx,
-    e,
-    ctx.tx`
-      INSERT INTO expenses (id, budget_id, category_id, date, amount, note, created_by, version, created_at, updated_at)
-      SELECT ${e.recordId}, ${e.budgetId}, c.id, ${e.date as string}, ${e.amount as string}, ${e.note ?? null}, ${ctx.actorId}, 1, ${ctx.now}, ${ctx.now}
-      FROM categories c WHERE c.id = ${e.categoryId as string} AND c.budget_id = ${e.budgetId} AND NOT c.deleted
-      ON CONFLICT (id) DO NOTHING RETURNING *`,
-    'expense',
-  );
-  if (done) return done.event;
-  const [exists] = await ctx.tx`SELECT 1 FROM expenses WHERE id = ${e.recordId}`;
-  if (exists) return rejected('RECORD_EXISTS', 'a record with this id already exists');
-  return rejected('CATEGORY_NOT_FOUND', 'the category is not a live category of this budget');
-}
-
+/** Why an expense event matched nothing: the id is taken or its category is not live (add), or the record is gone, deleted or stale. */
 async function explainExpenseMiss(ctx: ApplyContext, e: ClientEvent): Promise<Refusal> {
+  if (e.eventType === 'expense.add') {
+    const [exists] = await ctx.tx`SELECT 1 FROM expenses WHERE id = ${e.recordId}`;
+    if (exists) return rejected('RECORD_EXISTS', 'a record with this id already exists');
+    return rejected('CATEGORY_NOT_FOUND', 'the category is not a live category of this budget');
+  }
   const [row] = await ctx.tx<ExpenseRow[]>`SELECT * FROM expenses WHERE id = ${e.recordId} AND budget_id = ${e.budgetId}`;
   if (!row) return rejected('NOT_FOUND', 'no such expense in this budget');
   if (row.deleted) return conflict('RECORD_DELETED', null);
   if (row.version !== e.version) return conflict('VERSION_CONFLICT', toExpense(row));
   return rejected('CATEGORY_NOT_FOUND', 'the category is not a live category of this budget');
-}
-
-async function editExpense(ctx: ApplyContext, e: ClientEvent): Promise<StreamEvent | Refusal> {
-  const categoryId = e.categoryId ?? null;
-  const done = await changeAndAppend<ExpenseRow>(
-    ctx,
-    e,
-    ctx.tx`
-      UPDATE expenses SET
-        category_id = coalesce(${categoryId}::uuid, category_id),
-        date = coalesce(${e.date ?? null}::date, date),
-        amount = coalesce(${e.amount ?? null}::numeric, amount),
-        note = ${e.note === undefined ? ctx.tx`note` : e.note},
-        version = version + 1, updated_at = ${ctx.now}
-      WHERE id = ${e.recordId} AND budget_id = ${e.budgetId} AND NOT deleted AND version = ${e.version as number}
-        AND (${categoryId}::uuid IS NULL OR EXISTS (
-          SELECT 1 FROM categories c WHERE c.id = ${categoryId}::uuid AND c.budget_id = ${e.budgetId} AND NOT c.deleted))
-      RETURNING *`,
-    'expense',
-  );
-  return done ? done.event : explainExpenseMiss(ctx, e);
-}
-
-async function deleteExpense(ctx: ApplyContext, e: ClientEvent): Promise<StreamEvent | Refusal> {
-  const done = await changeAndAppend<ExpenseRow>(
-    ctx,
-    e,
-    ctx.tx`
-      UPDATE expenses SET deleted = true, version = version + 1, updated_at = ${ctx.now}
-      WHERE id = ${e.recordId} AND budget_id = ${e.budgetId} AND NOT deleted AND version = ${e.version as number}
-      RETURNING *`,
-    'none',
-  );
-  return done ? done.event : explainExpenseMiss(ctx, e);
 }

@@ -3,7 +3,7 @@ import type { BudgetRow } from '../db/rows.js';
 import { AppError } from '../errors/app-error.js';
 import { type ClientEvent, type ParsedEvent, type PushMode, type PushResult, type StreamEvent, parseClientEvent } from '../protocol/events.js';
 import { isUnavailable } from '../db/pg-errors.js';
-import { type ApplyContext, Refusal, applyEvent } from './apply-event.js';
+import { type ApplyContext, Refusal, applyEvent, pipelineChanges, pipelinable } from './apply-event.js';
 import { participantIds } from './access.js';
 import type { ChangeSink, MembershipChange } from './changes.js';
 import { type EventRow, StreamWriter } from './stream-writer.js';
@@ -19,10 +19,20 @@ const UNIQUE_VIOLATION = '23505';
  * under those locks, then each event is applied in order (see `applyBatch` for savepoints).
  * One commit per batch; the change sink is told after it.
  */
+/**
+ * How a batch was written: `pipelined` (its statements in one round trip), `sequential` (one per
+ * event: a single event, a budget.* event, a retry or refusal decided before any statement),
+ * `retried` (pipelined, one statement matched nothing, rolled back and run sequentially) or
+ * `careful` (after an unexpected database error, a savepoint per event).
+ */
+export type BatchPath = 'pipelined' | 'sequential' | 'retried' | 'careful';
+
 export class Processor {
   constructor(
     private readonly sql: Sql,
     private readonly sink: ChangeSink,
+    /** Told the path of every batch that reached the database (a metric). */
+    private readonly observe: (path: BatchPath) => void = () => {},
   ) {}
 
   async push(rawEvents: unknown[], actorId: string, mode: PushMode = 'stopOnError'): Promise<PushResult[]> {
@@ -59,24 +69,43 @@ export class Processor {
   /**
    * Runs the batch optimistically: accepted events write one statement each and refused events
    * write nothing, so no savepoints are needed — they would cost a round trip per event (a batch of
-   * 25 is 25 statements instead of 50). An unexpected database error (another batch committing the
-   * same eventId in another budget's lock, a constraint) aborts the transaction; the batch is then
-   * run again in `careful` mode, with a savepoint per event, so that one event cannot sink the rest.
+   * 25 is 25 statements instead of 50). First `pipelined`: the record events' statements all in one
+   * round trip (`pipelineChanges`); if one of them matched nothing the transaction is rolled back
+   * and the batch runs `sequential`, one statement per event, which says why. An unexpected
+   * database error (another batch committing the same eventId in another budget's lock, a
+   * constraint) aborts the transaction; the batch is then run again in `careful` mode, with a
+   * savepoint per event, so that one event cannot sink the rest.
    */
   private async applyBatch(events: ClientEvent[], actorId: string, mode: PushMode): Promise<(PushResult | undefined)[]> {
+    const done = (path: BatchPath, results: (PushResult | undefined)[]) => {
+      this.observe(path);
+      return results;
+    };
     try {
-      return await this.runBatch(events, actorId, mode, false);
+      try {
+        const { results, pipelined } = await this.runBatch(events, actorId, mode, 'pipelined');
+        return done(pipelined ? 'pipelined' : 'sequential', results);
+      } catch (err) {
+        if (!(err instanceof PipelineMiss)) throw err;
+        return done('retried', (await this.runBatch(events, actorId, mode, 'sequential')).results);
+      }
     } catch (err) {
       if (isUnavailable(err)) throw err;
-      return this.runBatch(events, actorId, mode, true);
+      return done('careful', (await this.runBatch(events, actorId, mode, 'careful')).results);
     }
   }
 
-  private async runBatch(events: ClientEvent[], actorId: string, mode: PushMode, careful: boolean): Promise<(PushResult | undefined)[]> {
+  private async runBatch(
+    events: ClientEvent[],
+    actorId: string,
+    mode: PushMode,
+    how: 'pipelined' | 'sequential' | 'careful',
+  ): Promise<{ results: (PushResult | undefined)[]; pipelined: boolean }> {
     // Created once the budget rows are locked: serverTime is then the time the batch got its turn,
     // so it orders like the commits and does not count time spent waiting for a connection or lock.
     let writer: StreamWriter | undefined;
     const membership: MembershipChange[] = [];
+    let pipelined = false;
     const results = await this.sql.begin(async (tx) => {
       const budgetIds = [...new Set(events.map((e) => e.budgetId))].sort();
       // Three statements in one round trip: Postgres runs a connection's pipelined statements in
@@ -96,23 +125,17 @@ export class Processor {
       for (const b of budgets.values()) writer.track(b.id, b.last_sequence);
       const member = new Set(memberRows.map((r) => r.budget_id));
       const lastOf = new Map(events.map((e) => [e.budgetId, e]));
-      const batch: Batch = { tx, actorId, budgets, member, receipts, writer, careful, lastOf };
+      const batch: Batch = { tx, actorId, budgets, member, receipts, writer, careful: how === 'careful', lastOf };
 
-      const out: (PushResult | undefined)[] = [];
+      let out: (PushResult | undefined)[];
       const deleted: string[] = [];
-      let stopped = false;
-      for (const e of events) {
-        if (stopped) {
-          out.push(undefined);
-          continue;
-        }
-        const result = await applyOne(batch, e);
-        if (result.status === 'accepted') {
-          receipts.set(e.eventId, { ...result, fingerprint: e.fingerprint });
-          if (e.eventType === 'budget.delete') deleted.push(e.budgetId);
-        }
-        out.push(result);
-        if (mode === 'stopOnError' && (result.status === 'conflict' || result.status === 'rejected')) stopped = true;
+      if (how === 'pipelined' && canPipeline(batch, events)) {
+        pipelined = true;
+        const appended = await pipelineChanges(events.map((e) => contextOf(batch, e)), events);
+        if (!appended) throw new PipelineMiss();
+        out = appended.map((event, i) => answer(events[i] as ClientEvent, event));
+      } else {
+        out = await applyInOrder(batch, events, mode, deleted);
       }
       // A deleted budget leaves every participant's set of budgets.
       for (const id of deleted) {
@@ -123,7 +146,7 @@ export class Processor {
     });
     const pointers = writer?.pointers() ?? [];
     if (pointers.length > 0) this.sink.committed(pointers, membership, writer?.events);
-    return results;
+    return { results, pipelined };
   }
 }
 
@@ -147,7 +170,7 @@ async function applyOne(b: Batch, e: ClientEvent): Promise<PushResult> {
   const budget = b.budgets.get(e.budgetId);
   if (!budget || budget.deleted_at !== null) return refused(e, new Refusal('rejected', 'BUDGET_NOT_FOUND', 'no such budget'));
   if (!b.member.has(e.budgetId)) return refused(e, new Refusal('rejected', 'NOT_PARTICIPANT', 'not a participant of this budget'));
-  const ctx: ApplyContext = { tx: b.tx, actorId: b.actorId, budget, writer: b.writer, now: b.writer.serverTime, lastForBudget: b.lastOf.get(e.budgetId) === e };
+  const ctx = contextOf(b, e);
   if (!b.careful) return answer(e, await applyEvent(ctx, e));
   const before = { ...budget };
   try {
@@ -161,6 +184,46 @@ async function applyOne(b: Batch, e: ClientEvent): Promise<PushResult> {
     }
     throw err;
   }
+}
+
+/** Thrown inside the transaction (rolling it back) when a pipelined statement matched nothing. */
+class PipelineMiss extends Error {}
+
+/**
+ * Whether the batch can go as one pipeline: more than one event, distinct eventIds, and record
+ * events that need nothing but their statement (no receipt, a live budget, a participant).
+ */
+function canPipeline(b: Batch, events: ClientEvent[]): boolean {
+  if (events.length < 2 || new Set(events.map((e) => e.eventId)).size !== events.length) return false;
+  return events.every((e) => {
+    const budget = b.budgets.get(e.budgetId);
+    return pipelinable(e) && !b.receipts.has(e.eventId) && budget !== undefined && budget.deleted_at === null && b.member.has(e.budgetId);
+  });
+}
+
+/** One event after the other; in stopOnError mode nothing after the first conflict or rejection. */
+async function applyInOrder(b: Batch, events: ClientEvent[], mode: PushMode, deleted: string[]): Promise<(PushResult | undefined)[]> {
+  const out: (PushResult | undefined)[] = [];
+  let stopped = false;
+  for (const e of events) {
+    if (stopped) {
+      out.push(undefined);
+      continue;
+    }
+    const result = await applyOne(b, e);
+    if (result.status === 'accepted') {
+      b.receipts.set(e.eventId, { ...result, fingerprint: e.fingerprint });
+      if (e.eventType === 'budget.delete') deleted.push(e.budgetId);
+    }
+    out.push(result);
+    if (mode === 'stopOnError' && (result.status === 'conflict' || result.status === 'rejected')) stopped = true;
+  }
+  return out;
+}
+
+function contextOf(b: Batch, e: ClientEvent): ApplyContext {
+  const budget = b.budgets.get(e.budgetId) as BudgetRow;
+  return { tx: b.tx, actorId: b.actorId, budget, writer: b.writer, now: b.writer.serverTime, lastForBudget: b.lastOf.get(e.budgetId) === e };
 }
 
 function answer(e: ClientEvent, outcome: StreamEvent | Refusal): PushResult {
