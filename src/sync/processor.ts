@@ -11,15 +11,6 @@ import { type EventRow, StreamWriter } from './stream-writer.js';
 const UNIQUE_VIOLATION = '23505';
 
 /**
- * The one write path for client events: `POST /events` and the socket's `push` both call `push`.
- * It knows nothing of HTTP or sockets: validated raw events and an actor in, results out.
- *
- * One transaction per batch: the budgets involved are locked in id order (so concurrent batches
- * cannot deadlock), the receipts of the batch's eventIds and the actor's memberships are read once
- * under those locks, then each event is applied in order (see `applyBatch` for savepoints).
- * One commit per batch; the change sink is told after it.
- */
-/**
  * How a batch was written: `pipelined` (its statements in one round trip), `sequential` (one per
  * event: a single event, a budget.* event, a retry or refusal decided before any statement),
  * `retried` (pipelined, one statement matched nothing, rolled back and run sequentially) or
@@ -27,6 +18,16 @@ const UNIQUE_VIOLATION = '23505';
  */
 export type BatchPath = 'pipelined' | 'sequential' | 'retried' | 'careful';
 
+/**
+ * The one write path for client events: `POST /events` and the socket's `push` both call `push`.
+ * It knows nothing of HTTP or sockets: validated raw events and an actor in, results out.
+ *
+ * One transaction per batch: the budgets involved are locked in id order (so concurrent batches
+ * cannot deadlock), the receipts of the batch's eventIds and the actor's memberships are read once
+ * under those locks, then the events are applied in order — in one round trip when they allow it
+ * (see `applyBatch`).
+ * One commit per batch; the change sink is told after it.
+ */
 export class Processor {
   constructor(
     private readonly sql: Sql,
