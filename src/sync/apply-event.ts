@@ -144,12 +144,12 @@ async function changeAndAppend<T extends Row>(ctx: ApplyContext, e: ClientEvent,
  * gap-free. On the 2-core VM a round trip inside a write transaction was the servers' largest CPU
  * item (docs/benchmarks.md, 2026-12-05): a batch of 25 was 28 of them.
  */
-export async function pipelineChanges(contexts: ApplyContext[], events: ClientEvent[]): Promise<StreamEvent[] | undefined> {
-  const next = new Map<string, number>();
-  const planned = events.map((e, i) => {
-    const ctx = contexts[i] as ApplyContext;
-    const sequence = (next.get(e.budgetId) ?? ctx.writer.nextSequence(e.budgetId) - 1) + 1;
-    next.set(e.budgetId, sequence);
+export async function pipelineChanges(batch: { ctx: ApplyContext; e: ClientEvent }[]): Promise<StreamEvent[] | undefined> {
+  const last = new Map<string, number>();
+  const planned = batch.map(({ ctx, e }) => {
+    const previous = last.get(e.budgetId);
+    const sequence = previous === undefined ? ctx.writer.nextSequence(e.budgetId) : previous + 1;
+    last.set(e.budgetId, sequence);
     const spec = recordChange(ctx, e);
     const bump = bumps(ctx, e);
     return { ctx, e, spec, sequence, bump, rows: appendStatement(ctx, e, spec, sequence, bump).execute() };

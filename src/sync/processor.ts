@@ -132,7 +132,7 @@ export class Processor {
       const deleted: string[] = [];
       if (how === 'pipelined' && canPipeline(batch, events)) {
         pipelined = true;
-        const appended = await pipelineChanges(events.map((e) => contextOf(batch, e)), events);
+        const appended = await pipelineChanges(events.map((e) => ({ ctx: contextOf(batch, e), e })));
         if (!appended) throw new PipelineMiss();
         out = appended.map((event, i) => answer(events[i] as ClientEvent, event));
       } else {
@@ -168,16 +168,15 @@ interface Batch {
 async function applyOne(b: Batch, e: ClientEvent): Promise<PushResult> {
   const receipt = b.receipts.get(e.eventId);
   if (receipt) return answerReceipt(b.tx, e, b.actorId, receipt, b.member);
-  const budget = b.budgets.get(e.budgetId);
-  if (!budget || budget.deleted_at !== null) return refused(e, new Refusal('rejected', 'BUDGET_NOT_FOUND', 'no such budget'));
-  if (!b.member.has(e.budgetId)) return refused(e, new Refusal('rejected', 'NOT_PARTICIPANT', 'not a participant of this budget'));
+  const refusal = refusedBeforeStatement(b, e);
+  if (refusal) return refused(e, refusal);
   const ctx = contextOf(b, e);
   if (!b.careful) return answer(e, await applyEvent(ctx, e));
-  const before = { ...budget };
+  const before = { ...ctx.budget };
   try {
     return answer(e, await b.tx.savepoint((sp) => applyEvent({ ...ctx, tx: sp }, e)));
   } catch (err) {
-    Object.assign(budget, before);
+    Object.assign(ctx.budget, before);
     // Another batch committed this eventId (in another budget's lock) between our read and insert.
     if (isEventIdConflict(err)) {
       const [raced] = [...(await readReceipts(b.tx, [e.eventId])).values()];
@@ -185,6 +184,14 @@ async function applyOne(b: Batch, e: ClientEvent): Promise<PushResult> {
     }
     throw err;
   }
+}
+
+/** A refusal the batch's reads decide without a statement: the budget is gone, or the actor is not in it. */
+function refusedBeforeStatement(b: Batch, e: ClientEvent): Refusal | undefined {
+  const budget = b.budgets.get(e.budgetId);
+  if (!budget || budget.deleted_at !== null) return new Refusal('rejected', 'BUDGET_NOT_FOUND', 'no such budget');
+  if (!b.member.has(e.budgetId)) return new Refusal('rejected', 'NOT_PARTICIPANT', 'not a participant of this budget');
+  return undefined;
 }
 
 /** Thrown inside the transaction (rolling it back) when a pipelined statement matched nothing. */
@@ -196,10 +203,7 @@ class PipelineMiss extends Error {}
  */
 function canPipeline(b: Batch, events: ClientEvent[]): boolean {
   if (events.length < 2 || new Set(events.map((e) => e.eventId)).size !== events.length) return false;
-  return events.every((e) => {
-    const budget = b.budgets.get(e.budgetId);
-    return pipelinable(e) && !b.receipts.has(e.eventId) && budget !== undefined && budget.deleted_at === null && b.member.has(e.budgetId);
-  });
+  return events.every((e) => pipelinable(e) && !b.receipts.has(e.eventId) && refusedBeforeStatement(b, e) === undefined);
 }
 
 /** One event after the other; in stopOnError mode nothing after the first conflict or rejection. */
