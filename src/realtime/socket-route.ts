@@ -10,10 +10,12 @@
  * close runs the custom preClose, which closes every socket with 1001 (the plugin's default sends
  * no code, which clients see as 1005; PITFALLS §3).
  */
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import websocket from '@fastify/websocket';
+import type { WebSocket } from 'ws';
 import { SOCKET_PROTOCOL } from '../http/auth.js';
 import type { RoutePlugin } from '../http/app.js';
 import type { Services } from '../http/services.js';
@@ -27,15 +29,40 @@ export const DRAIN_GRACE_MS = 2000;
 /** An upgrade request not turned into a socket by then (refused, wrong path, stalled) is cut. */
 const UPGRADE_TIMEOUT_MS = 10_000;
 
+/**
+ * Lets go of what the upgrade request left behind, once its socket is open. The plugin's 'error'
+ * listener closes over the upgrade's fastify request and reply, and the TCP socket keeps pointing
+ * at the upgrade's ServerResponse; between them they held the request, its headers (the bearer
+ * token among them), its logger and the response for the socket's whole life. With the closures
+ * below shared by all sockets, heap per idle socket went from 11.3 to 6.7 KB (heap snapshots of
+ * one instance at 1,000 and 3,000 sockets). `onError` does what the plugin's errorHandler does.
+ */
+function releaseUpgrade(ws: WebSocket, req: FastifyRequest, res: ServerResponse | undefined, onError: (this: WebSocket, err: Error) => void): void {
+  const tcp = req.raw.socket as Socket | null;
+  if (res && tcp && res.socket === tcp) res.detachSocket(tcp);
+  ws.removeAllListeners('error');
+  ws.on('error', onError);
+}
+
 export function socketRoute(sockets: Sockets): RoutePlugin {
   return async (app: FastifyInstance, { config }: Services) => {
     // Upgrade requests whose TCP socket is not (yet) a WebSocket. Any path can be asked to upgrade
     // (the plugin routes every upgrade through fastify); if it is not /sync or is refused, nothing
     // else ever closes that socket, and an open socket holds fastify's close forever.
     const pending = new Set<Duplex>();
+    // Shared by every socket: a closure (or a `once` wrapper) per socket lives as long as it does.
+    const forget = function (this: Duplex) {
+      pending.delete(this);
+    };
+    const log = app.log.child({ component: 'socket' });
+    const onError = function (this: WebSocket, err: Error) {
+      // Socket-level errors (oversize frame → ws closes 1009 itself, a peer reset): nothing to answer.
+      log.debug({ err }, 'socket error');
+      if (this.readyState === this.OPEN) this.terminate();
+    };
     app.server.prependListener('upgrade', (_req: IncomingMessage, socket: Duplex) => {
       pending.add(socket);
-      socket.once('close', () => pending.delete(socket));
+      socket.on('close', forget);
       setTimeout(() => {
         if (pending.has(socket)) socket.destroy();
       }, UPGRADE_TIMEOUT_MS).unref();
@@ -45,10 +72,8 @@ export function socketRoute(sockets: Sockets): RoutePlugin {
         maxPayload: config.WS_MAX_PAYLOAD_BYTES,
         handleProtocols: (protocols) => (protocols.has(SOCKET_PROTOCOL) ? SOCKET_PROTOCOL : false),
       },
-      errorHandler(error, socket, request) {
-        // Socket-level errors (oversize frame → ws closes 1009 itself, a peer reset): nothing to answer.
-        request.log.debug({ err: error }, 'socket error');
-        if (socket.readyState === socket.OPEN) socket.terminate();
+      errorHandler(error, socket) {
+        onError.call(socket, error);
       },
       preClose: async function (this: FastifyInstance) {
         await sockets.drain(DRAIN_GRACE_MS);
@@ -69,9 +94,24 @@ export function socketRoute(sockets: Sockets): RoutePlugin {
       socket.end();
       setTimeout(() => socket.destroy(), 1000).unref();
     });
-    app.get('/sync', { websocket: true, schema: { hide: true } }, (socket, req) => {
-      pending.delete(req.raw.socket);
-      sockets.accept(socket, req);
-    });
+    // The upgrade's raw response, kept only until the handler lets go of it (releaseUpgrade).
+    const responses = new WeakMap<FastifyRequest, ServerResponse>();
+    app.get(
+      '/sync',
+      {
+        websocket: true,
+        schema: { hide: true },
+        onRequest: (req, reply, done) => {
+          responses.set(req, reply.raw);
+          done();
+        },
+      },
+      (socket, req) => {
+        pending.delete(req.raw.socket);
+        releaseUpgrade(socket, req, responses.get(req), onError);
+        responses.delete(req);
+        sockets.accept(socket, req);
+      },
+    );
   };
 }

@@ -35,8 +35,11 @@ export class Sockets {
   private heartbeat: NodeJS.Timeout | undefined;
   private drainPoller: NodeJS.Timeout | undefined;
   private draining = false;
+  /** One object for every Connection (a spread per socket cost ~300 B of heap each). */
+  private readonly connectionDeps: ConnectionDeps;
 
   constructor(private readonly deps: SocketsDeps) {
+    this.connectionDeps = { ...deps, onBlocked: (c) => this.block(c), onClosed: (c) => this.closed(c) };
     const count = Math.max(1, Math.round(deps.config.WS_HEARTBEAT_MS / HEARTBEAT_TICK_MS));
     this.slots = Array.from({ length: count }, () => new Set<Connection>());
   }
@@ -64,11 +67,7 @@ export class Sockets {
     if (mine >= config.WS_MAX_CONNECTIONS_PER_USER) {
       return refuse(4429, new AppError('TOO_MANY_CONNECTIONS', `at most ${config.WS_MAX_CONNECTIONS_PER_USER} sockets per user`));
     }
-    const conn = new Connection(socket, principal, {
-      ...this.deps,
-      onBlocked: (c) => this.block(c),
-      onClosed: (c) => this.closed(c),
-    });
+    const conn = new Connection(socket, principal, this.connectionDeps);
     this.connections.add(conn);
     // Round-robin slots keep them even; a new socket is first pinged within one heartbeat period.
     const slot = this.slots[this.nextSlot++ % this.slots.length] as Set<Connection>;

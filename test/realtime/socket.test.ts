@@ -2,6 +2,8 @@
  * The /sync socket on one in-process server over a real port: upgrade auth, the message contract,
  * backlog → live hand-over, limits and close codes.
  */
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import t from 'tap';
 import WebSocket from 'ws';
 import { ev } from '../helpers/api.js';
@@ -218,6 +220,27 @@ t.test('a frame over WS_MAX_PAYLOAD_BYTES closes with 1009', async (t) => {
   const c = await connect('alice');
   c.send(JSON.stringify({ type: 'ping', id: 'x'.repeat(20_000) }));
   t.equal((await c.waitClosed()).code, 1009);
+});
+
+t.test('an open socket does not hold on to its upgrade request (headers, token, logger)', async (t) => {
+  // The plugin's per-socket error listener and the TCP socket's response pointer kept the request
+  // alive for the socket's life (~3 KB each at 10k sockets); now only the socket itself is kept.
+  v8.setFlagsFromString('--expose-gc');
+  const gc = vm.runInNewContext('gc') as () => void;
+  const requests: WeakRef<object>[] = [];
+  const onUpgrade = (req: object) => requests.push(new WeakRef(req));
+  server.app.server.on('upgrade', onUpgrade);
+  t.teardown(() => server.app.server.off('upgrade', onUpgrade));
+  const c = await connect('alice');
+  t.equal(requests.length, 1);
+  for (let i = 0; i < 5 && requests[0]?.deref() !== undefined; i++) {
+    await sleep(10);
+    gc();
+  }
+  t.equal(requests[0]?.deref(), undefined, 'the upgrade request was collected');
+  t.same(await c.request({ type: 'ping', id: 1 }), { type: 'pong', id: 1 }, 'while its socket still works');
+  c.send(JSON.stringify({ type: 'ping', id: 'x'.repeat(20_000) }));
+  t.equal((await c.waitClosed()).code, 1009, 'and its errors are still handled');
 });
 
 t.test('subscribe checks participation and the cursor', async (t) => {
