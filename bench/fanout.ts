@@ -22,8 +22,9 @@
  *      budgets that have a device connected, chosen at random (seeded).
  *    Latency is measured at the client as now − event.serverTime. serverTime is taken when the
  *    write transaction STARTS, so the figure over-states commit → delivery by the transaction's own
- *    duration. Beside it: the instances' own `ws_delivery_lag_seconds` histogram (same origin, up to
- *    the send), their event-loop delay, GC time and CPU, and the load generator's event-loop delay.
+ *    duration; so it is also measured as now − the event's commit time (bench/fanout/commit-latency.ts).
+ *    Beside them: the instances' own `ws_delivery_lag_seconds` histogram (same origin, up to the
+ *    send), their event-loop delay, GC time and CPU, and the load generator's event-loop delay.
  * 3. RSS per idle socket: both instances' RSS with all sockets subscribed and idle, minus before any;
  *    and the same after a full GC in both (through their inspectors, on loopback ports).
  * 4. A reconnect storm: `--storm` sockets (a seeded sample of all) dropped and reopened at once
@@ -54,6 +55,8 @@ import { Membership } from '../src/sync/membership.js';
 import { JsonClient, type SummaryRow, benchDatabase, freePort, machine, percentile, startInstance, table, writeSummary } from './lib/env.js';
 import { Clients } from './fanout/clients.js';
 import { type DeviceSpec, WRITER, fmt, parallel, rng, sleep, token } from './fanout/common.js';
+import type { Collected } from './fanout/client-worker.js';
+import { commitToDelivery } from './fanout/commit-latency.js';
 import { type Scrape, fullGc, heapUsed, lagQuantile, rss, scrape } from './fanout/server-metrics.js';
 import { drive, phaseDevices, workload } from './fanout/workload.js';
 import { walFlush, writeThroughput } from './fanout/write-throughput.js';
@@ -100,7 +103,8 @@ async function main(): Promise<void> {
   const started = Date.now();
   const profileDir = values.profile ? path.resolve(values.profile) : undefined;
   if (profileDir) await fs.mkdir(profileDir, { recursive: true });
-  const db = await benchDatabase();
+  // Commit timestamps, for commit → delivery at the clients (bench/fanout/commit-latency.ts).
+  const db = await benchDatabase({ track_commit_timestamp: 'on' });
   const participantLimit = Math.max(10, Math.ceil(BIG / 2) + 1);
   const env = {
     WS_MAX_CONNECTIONS_PER_USER: '100000', WS_MAX_CONNECTIONS: '100000', WS_HEARTBEAT_MS: '30000', DATABASE_POOL_MAX: '10',
@@ -121,6 +125,8 @@ async function main(): Promise<void> {
   const out: string[] = [`machine: ${machine()}`, `command: npm run bench:fanout${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`, `load average at start (1/5/15 min): ${load()}`, ''];
   const summary: SummaryRow[] = [];
   const http = instances.map((i) => new JsonClient(i.port, token(WRITER)));
+  // The bench's own reads of the log: commit times after each latency phase, heads in the storm.
+  const check = createSql(db.url, { max: 1 });
   const byWorker = <T extends { id: number }>(items: T[]) => workers.map((_, w) => items.filter((x) => x.id % WORKERS === w));
   try {
     if (!values['skip-writes']) {
@@ -209,18 +215,21 @@ async function main(): Promise<void> {
       await sleep(2000); // let the tail arrive
       const after = await scrape(instances);
       const elapsed = (Date.now() - t0) / 1000;
-      const results = await Promise.all(workers.map((c) => c.call<{ big: Float64Array; small: Float64Array; eldP99: number; eldMax: number }>({ op: 'collect' })));
+      const results = await Promise.all(workers.map((c) => c.call<Collected>({ op: 'collect' })));
+      const committed = await commitToDelivery(check, results, from, to);
+      if (committed?.missing) process.stderr.write(`${committed.missing} deliveries without a commit time\n`);
       const big = results.flatMap((r) => [...r.big]).sort((a, b) => a - b);
       const small = results.flatMap((r) => [...r.small]).sort((a, b) => a - b);
       const every = [...big, ...small].sort((a, b) => a - b);
-      const row = (group: string, s: number[], evs: number) => [
+      const row = (group: string, s: number[], c: number[] | undefined, evs: number) => [
         n, group, Math.round(evs), Math.round(s.length / SECONDS),
         fmt(percentile(s, 50)), fmt(percentile(s, 95)), fmt(percentile(s, 99)), fmt(s.at(-1) ?? NaN),
+        c ? `${fmt(percentile(c, 50))} / ${fmt(percentile(c, 95))} / ${fmt(percentile(c, 99))} / ${fmt(c.at(-1) ?? NaN)}` : 'no commit timestamps',
       ];
       latencyRows.push(
-        row('all', every, written.written),
-        row(`big budget (${bigSubs} subscribers)`, big, written.big),
-        row(`small budgets (${n - bigSubs} sockets on ${smallActive.length})`, small, written.written - written.big),
+        row('all', every, committed?.all, written.written),
+        row(`big budget (${bigSubs} subscribers)`, big, committed?.big, written.big),
+        row(`small budgets (${n - bigSubs} sockets on ${smallActive.length})`, small, committed?.small, written.written - written.big),
       );
       const perInstance = (f: (b: Scrape, a: Scrape) => number) => instances.map((_, i) => f(before[i] as Scrape, after[i] as Scrape));
       serverRows.push([
@@ -243,6 +252,13 @@ async function main(): Promise<void> {
         benchmark: 'fanout', measured: `serverTime → delivery p99 at the clients, ${r[0]} sockets, ${r[2]} ev/s written`, value: `${r[6]} ms`,
         against: 'target', againstValue: '50 ms', ratio: `p50 ${r[4]} / p95 ${r[5]} ms`,
       });
+      const [c50, c95, c99] = String(r[8]).split(' / ');
+      if (c99 !== undefined) {
+        summary.push({
+          benchmark: 'fanout', measured: `commit → delivery p99 at the clients, ${r[0]} sockets, ${r[2]} ev/s written`, value: `${c99} ms`,
+          against: 'target', againstValue: '50 ms', ratio: `p50 ${c50} / p95 ${c95} ms`,
+        });
+      }
     }
     for (const r of serverRows) {
       const [p50, p95, p99] = String(r[1]).split(' / ');
@@ -259,9 +275,10 @@ async function main(): Promise<void> {
     out.push(
       `Latency (ms), ${RATE} events/s requested in batches of ${BATCH}, ${(BIG_SHARE * 100).toFixed(1)}% of the pushes to the big budget, ${SECONDS} s after a ${WARMUP_MS / 1000} s warm-up.`,
       'Small budgets: 2–5 devices of 1–3 users (seeded); the big budget: 2 devices per user, half on each instance, min(1000, sockets/2) subscribers.',
-      'Measured at the clients as now − serverTime; serverTime is taken at the START of the write transaction, so this over-states commit → delivery by the transaction time:',
+      'Measured at the clients as now − serverTime; serverTime is taken at the START of the write transaction, so this over-states commit → delivery by the transaction time.',
+      "Commit → delivery: now − the event's commit time, read from Postgres after the phase (pg_xact_commit_timestamp of its log row, taken just before the commit's WAL flush):",
     );
-    out.push(table(['sockets', 'budgets', 'events/s written', 'deliveries/s', 'p50', 'p95', 'p99', 'max'], latencyRows, md), '');
+    out.push(table(['sockets', 'budgets', 'events/s written', 'deliveries/s', 'p50', 'p95', 'p99', 'max', 'commit → delivery p50 / p95 / p99 / max'], latencyRows, md), '');
     out.push('The same phases seen by the processes (x / y = instance 1 / instance 2, or client process 1 / 2). Commit → send: realtime_commit_to_send_seconds,');
     out.push('from COMMIT returning on the instance that wrote (the time rides in the NOTIFY) to the sends of those events to every ready socket (bucket bound, ms);');
     out.push("send lag: the instances' ws_delivery_lag_seconds (serverTime → send, bucket bound, ms);");
@@ -294,7 +311,6 @@ async function main(): Promise<void> {
     );
 
     let stormLine: SummaryRow | undefined;
-    const check = createSql(db.url, { max: 1 });
     const heads = async () => Object.fromEntries((await check<{ id: string; last_sequence: number }[]>`SELECT id, last_sequence FROM budgets`).map((r) => [r.id, r.last_sequence]));
     if (STORM > 0) {
       // The storm: drop a seeded sample of STORM sockets at once and reopen them while writes go on.

@@ -30,11 +30,32 @@ export type Request =
   | { op: 'check'; heads: Record<string, number>; deadline: number }
   | { op: 'close' };
 
+/** What `collect` answers: latencies from serverTime, and each delivery for commit → delivery. */
+export interface Collected {
+  big: Float64Array;
+  small: Float64Array;
+  eldP99: number;
+  eldMax: number;
+  /** Delivery i: event (budgets[budget[i]], seq[i]) reached a socket at at[i] (ms); big[i] = 1 on the big budget. */
+  deliveries: { budgets: string[]; budget: Uint32Array; seq: Float64Array; at: Float64Array; big: Uint8Array };
+}
+
 /** A client process (`--client-worker`): holds its share of the sockets, answers the main process over IPC. */
 export async function clientWorker(): Promise<void> {
   const devices = new Map<number, Device>();
   const tokens = new Map<string, string>();
   const rec = { from: Infinity, to: -Infinity, big: [] as number[], small: [] as number[] };
+  // Every delivery in the window, for commit → delivery: the main process looks up each event's
+  // commit time (pg_xact_commit_timestamp) once the phase is over.
+  const deliveries = { budgets: [] as string[], index: new Map<string, number>(), budget: [] as number[], seq: [] as number[], at: [] as number[], big: [] as number[] };
+  const budgetIndex = (id: string) => {
+    let i = deliveries.index.get(id);
+    if (i === undefined) {
+      i = deliveries.budgets.push(id) - 1;
+      deliveries.index.set(id, i);
+    }
+    return i;
+  };
   const eld = monitorEventLoopDelay({ resolution: 5 });
   eld.enable();
   let storming = false;
@@ -64,7 +85,13 @@ export async function clientWorker(): Promise<void> {
               d.gaps++;
               d.cursor = e.sequence;
             }
-            if (e.serverTime >= rec.from && e.serverTime <= rec.to) (d.big ? rec.big : rec.small).push(now - e.serverTime);
+            if (e.serverTime >= rec.from && e.serverTime <= rec.to) {
+              (d.big ? rec.big : rec.small).push(now - e.serverTime);
+              deliveries.budget.push(budgetIndex(d.budgetId));
+              deliveries.seq.push(e.sequence);
+              deliveries.at.push(now);
+              deliveries.big.push(d.big ? 1 : 0);
+            }
           }
           if (d.target !== undefined && d.caughtAt === undefined && d.stormAt !== undefined && d.cursor >= d.target) d.caughtAt = now;
         } else if (msg.type === 'hello') {
@@ -120,10 +147,19 @@ export async function clientWorker(): Promise<void> {
         rec.to = m.to;
         rec.big = [];
         rec.small = [];
+        deliveries.budgets = [];
+        deliveries.index.clear();
+        deliveries.budget = [];
+        deliveries.seq = [];
+        deliveries.at = [];
+        deliveries.big = [];
         eld.reset();
         return {};
       case 'collect': {
-        const result = { big: Float64Array.from(rec.big), small: Float64Array.from(rec.small), eldP99: eld.percentile(99) / 1e6, eldMax: eld.max / 1e6 };
+        const result: Collected = {
+          big: Float64Array.from(rec.big), small: Float64Array.from(rec.small), eldP99: eld.percentile(99) / 1e6, eldMax: eld.max / 1e6,
+          deliveries: { budgets: deliveries.budgets, budget: Uint32Array.from(deliveries.budget), seq: Float64Array.from(deliveries.seq), at: Float64Array.from(deliveries.at), big: Uint8Array.from(deliveries.big) },
+        };
         rec.from = Infinity;
         return result;
       }

@@ -22,13 +22,16 @@ export interface BenchDb {
   close(): Promise<void>;
 }
 
-/** A fresh migrated database on DATABASE_URL's server, or on an embedded cluster started for the run. */
-export async function benchDatabase(): Promise<BenchDb> {
+/**
+ * A fresh migrated database on DATABASE_URL's server, or on an embedded cluster started for the
+ * run with `settings` (a server given by DATABASE_URL keeps its own).
+ */
+export async function benchDatabase(settings: Record<string, string> = {}): Promise<BenchDb> {
   let adminUrl = process.env.DATABASE_URL;
   let stopCluster = async () => {};
   const dir = `.data/bench-pg-${process.pid}`;
   if (!adminUrl) {
-    const cluster = await startEmbeddedPostgres({ dir, persistent: false });
+    const cluster = await startEmbeddedPostgres({ dir, persistent: false, settings });
     adminUrl = cluster.url;
     stopCluster = async () => {
       await cluster.stop().catch(() => {});

@@ -25,6 +25,8 @@ export async function startEmbeddedPostgres(options: {
   port?: number;
   persistent: boolean;
   onLog?: (line: string) => void;
+  /** More server settings (`-c name=value`), e.g. the fan-out bench's track_commit_timestamp. */
+  settings?: Record<string, string>;
 }): Promise<EmbeddedCluster> {
   const dir = path.resolve(options.dir);
   const port = options.port ?? (await freePort());
@@ -39,7 +41,7 @@ export async function startEmbeddedPostgres(options: {
     createPostgresUser: isRoot,
     // fsync stays on: the durability of an accepted event is the product. Connections sized for two
     // instances plus a test run's parallel files.
-    postgresFlags: ['-c', 'max_connections=300', '-c', 'listen_addresses=127.0.0.1'],
+    postgresFlags: ['-c', 'max_connections=300', '-c', 'listen_addresses=127.0.0.1', ...Object.entries(options.settings ?? {}).flatMap(([k, v]) => ['-c', `${k}=${v}`])],
     onLog: (m: string) => options.onLog?.(m),
     onError: (m: unknown) => options.onLog?.(String(m)),
   });
