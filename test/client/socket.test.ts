@@ -5,15 +5,9 @@
  */
 import t from 'tap';
 import WS from 'ws';
-import { MemoryStore, type SyncClient, type SyncClientEvents } from '../../src/client/index.js';
+import { MemoryStore } from '../../src/client/index.js';
 import type { WebSocketLike } from '../../src/client/transport-socket.js';
-import { eventually, harness, localState, serverState, token } from './fixtures/support.js';
-
-function record<K extends keyof SyncClientEvents>(c: SyncClient, ...types: K[]) {
-  const seen: { type: K; payload: SyncClientEvents[K] }[] = [];
-  for (const type of types) c.on(type, (payload) => seen.push({ type, payload }));
-  return { of: <T extends K>(type: T) => seen.filter((s) => s.type === type).map((s) => s.payload as SyncClientEvents[T]) };
-}
+import { eventually, harness, localState, record, serverState, token } from './fixtures/support.js';
 
 /**
  * A browser-style WebSocket constructor (`new (url, protocols)`, so auth goes in the subprotocol
