@@ -57,7 +57,7 @@ import { Clients } from './fanout/clients.js';
 import { type DeviceSpec, WRITER, fmt, parallel, rng, sleep, token } from './fanout/common.js';
 import type { Collected } from './fanout/client-worker.js';
 import { commitToDelivery } from './fanout/commit-latency.js';
-import { type Scrape, fullGc, heapUsed, lagQuantile, rss, scrape } from './fanout/server-metrics.js';
+import { type Scrape, fullGc, lagQuantile, rss, scrape } from './fanout/server-metrics.js';
 import { drive, phaseDevices, workload } from './fanout/workload.js';
 import { walFlush, writeThroughput } from './fanout/write-throughput.js';
 
@@ -116,7 +116,8 @@ async function main(): Promise<void> {
   const instances = await Promise.all(inspectorPorts.map((p) => startInstance(db.url, env, [...nodeArgs, `--inspect=127.0.0.1:${p}`])));
   const settled = async () => {
     await fullGc(inspectorPorts);
-    return { rss: await rss(instances), heap: await heapUsed(instances) };
+    const heap = (await scrape(instances)).reduce((sum, s) => sum + s.heapUsed, 0);
+    return { rss: await rss(instances), heap };
   };
   const workers = Array.from({ length: WORKERS }, () => new Clients(profileDir));
   const mainEld = monitorEventLoopDelay({ resolution: 5 });

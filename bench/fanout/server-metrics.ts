@@ -20,6 +20,8 @@ export interface Scrape {
   logQueries: number;
   logReads: number;
   memoryPages: number;
+  /** nodejs_heap_size_used_bytes: after fullGc, the live heap. */
+  heapUsed: number;
 }
 
 export async function scrape(instances: Instance[]): Promise<Scrape[]> {
@@ -35,6 +37,7 @@ export async function scrape(instances: Instance[]): Promise<Scrape[]> {
     for (const m of text.matchAll(/^nodejs_gc_duration_seconds_sum\{kind="[^"]+"\} ([0-9.e+-]+)/gm)) gc += Number(m[1]);
     return { lag: buckets('ws_delivery_lag_seconds'), wake: buckets('realtime_wake_to_send_seconds'), commit: buckets('realtime_commit_to_send_seconds'), eldP99: one('nodejs_eventloop_lag_p99_seconds') * 1000, eldMax: one('nodejs_eventloop_lag_max_seconds') * 1000, gc, cpu: one('process_cpu_seconds_total'),
       logQueries: one('realtime_log_queries_total'), logReads: one('realtime_log_reads_total'), memoryPages: one('realtime_memory_pages_total'),
+      heapUsed: one('nodejs_heap_size_used_bytes'),
     };
   }));
 }
@@ -108,15 +111,4 @@ export async function fullGc(inspectorPorts: number[]): Promise<void> {
       }
     }),
   );
-}
-
-/** Both instances' V8 heap in use (bytes, nodejs_heap_size_used_bytes): after fullGc, the live heap. */
-export async function heapUsed(instances: Instance[]): Promise<number> {
-  const used = await Promise.all(
-    instances.map(async (i) => {
-      const text = await fetch(`${i.base}/metrics`).then((r) => r.text());
-      return Number(/^nodejs_heap_size_used_bytes ([0-9.e+]+)/m.exec(text)?.[1] ?? NaN);
-    }),
-  );
-  return used.reduce((a, b) => a + b, 0);
 }

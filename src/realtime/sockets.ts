@@ -35,7 +35,7 @@ export class Sockets {
   private heartbeat: NodeJS.Timeout | undefined;
   private drainPoller: NodeJS.Timeout | undefined;
   private draining = false;
-  /** One object for every Connection (a spread per socket cost ~300 B of heap each). */
+  /** One object for every Connection, not a spread of these deps and two closures per socket. */
   private readonly connectionDeps: ConnectionDeps;
 
   constructor(private readonly deps: SocketsDeps) {
