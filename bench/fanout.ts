@@ -52,7 +52,17 @@ import { parseArgs } from 'node:util';
 import { createSql } from '../src/db/sql.js';
 import { NO_SINK } from '../src/sync/changes.js';
 import { Membership } from '../src/sync/membership.js';
-import { JsonClient, type SummaryRow, benchDatabase, freePort, machine, percentile, startInstance, table, writeSummary } from './lib/env.js';
+import {
+  JsonClient,
+  type SummaryRow,
+  benchDatabase,
+  freePort,
+  machine,
+  percentile,
+  startInstance,
+  table,
+  writeSummary,
+} from './lib/env.js';
 import { Clients } from './fanout/clients.js';
 import { type DeviceSpec, WRITER, fmt, parallel, rng, sleep, token } from './fanout/common.js';
 import type { Collected } from './fanout/client-worker.js';
@@ -107,7 +117,10 @@ async function main(): Promise<void> {
   const db = await benchDatabase({ track_commit_timestamp: 'on' });
   const participantLimit = Math.max(10, Math.ceil(BIG / 2) + 1);
   const env = {
-    WS_MAX_CONNECTIONS_PER_USER: '100000', WS_MAX_CONNECTIONS: '100000', WS_HEARTBEAT_MS: '30000', DATABASE_POOL_MAX: '10',
+    WS_MAX_CONNECTIONS_PER_USER: '100000',
+    WS_MAX_CONNECTIONS: '100000',
+    WS_HEARTBEAT_MS: '30000',
+    DATABASE_POOL_MAX: '10',
     PARTICIPANT_LIMIT: String(Math.min(1000, participantLimit)),
   };
   const nodeArgs = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
@@ -122,8 +135,17 @@ async function main(): Promise<void> {
   const workers = Array.from({ length: WORKERS }, () => new Clients(profileDir));
   const mainEld = monitorEventLoopDelay({ resolution: 5 });
   mainEld.enable();
-  const load = () => os.loadavg().map((x) => x.toFixed(1)).join(' ');
-  const out: string[] = [`machine: ${machine()}`, `command: npm run bench:fanout${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`, `load average at start (1/5/15 min): ${load()}`, ''];
+  const load = () =>
+    os
+      .loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ');
+  const out: string[] = [
+    `machine: ${machine()}`,
+    `command: npm run bench:fanout${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
+    `load average at start (1/5/15 min): ${load()}`,
+    '',
+  ];
   const summary: SummaryRow[] = [];
   const http = instances.map((i) => new JsonClient(i.port, token(WRITER)));
   // The bench's own reads of the log: commit times after each latency phase, heads in the storm.
@@ -147,17 +169,33 @@ async function main(): Promise<void> {
         '',
       );
       summary.push(
-        { benchmark: 'fanout', measured: 'writes with the coalesced notifier', value: `${notifierRow[1]} ev/s`, against: 'no NOTIFY at all', againstValue: `${floorRow[1]} ev/s`, ratio: `${notifierRow[2]}` },
         {
-          benchmark: 'fanout', measured: 'writes with the coalesced notifier', value: `${notifierRow[1]} ev/s`,
-          against: 'NOTIFY inside the write transaction (target ≥ 1.5×)', againstValue: `${inTxRow[1]} ev/s`, ratio: `${ratio.toFixed(2)}×`,
+          benchmark: 'fanout',
+          measured: 'writes with the coalesced notifier',
+          value: `${notifierRow[1]} ev/s`,
+          against: 'no NOTIFY at all',
+          againstValue: `${floorRow[1]} ev/s`,
+          ratio: `${notifierRow[2]}`,
+        },
+        {
+          benchmark: 'fanout',
+          measured: 'writes with the coalesced notifier',
+          value: `${notifierRow[1]} ev/s`,
+          against: 'NOTIFY inside the write transaction (target ≥ 1.5×)',
+          againstValue: `${inTxRow[1]} ev/s`,
+          ratio: `${ratio.toFixed(2)}×`,
         },
       );
     }
 
     // The workload: budgets owned by the writer (who pushes every event), joined by their devices' users.
     const maxSockets = Math.max(...PHASES);
-    const w = workload(maxSockets, BIG, SEED, instances.map((i) => `ws://127.0.0.1:${i.port}/sync`));
+    const w = workload(
+      maxSockets,
+      BIG,
+      SEED,
+      instances.map((i) => `ws://127.0.0.1:${i.port}/sync`),
+    );
     const sql = createSql(db.url, { max: 16 });
     const membership = new Membership(sql, NO_SINK, { participantLimit, inviteTtlSeconds: 3600 });
     process.stderr.write(`creating 1 big budget (${w.bigUsers.length} users) and ${w.smallBudgets.length} small budgets…\n`);
@@ -188,19 +226,32 @@ async function main(): Promise<void> {
       for (const d of fresh) opened.add(d.id);
       const bigSubs = connected.filter((d) => d.big).length;
       const smallActive = [...new Set(connected.filter((d) => !d.big).map((d) => d.budgetId))];
-      process.stderr.write(`opening ${fresh.length} sockets (${n} in all: ${bigSubs} on the big budget, ${n - bigSubs} on ${smallActive.length} small budgets)…\n`);
+      process.stderr.write(
+        `opening ${fresh.length} sockets (${n} in all: ${bigSubs} on the big budget, ${n - bigSubs} on ${smallActive.length} small budgets)…\n`,
+      );
       const rssPrev = opened.size === fresh.length ? rssBefore : await rss(instances);
-      const opens = await Promise.all(byWorker(fresh).map((devices, i) => (workers[i] as Clients).call<{ failures: number }>({ op: 'open', devices })));
+      const opens = await Promise.all(
+        byWorker(fresh).map((devices, i) => (workers[i] as Clients).call<{ failures: number }>({ op: 'open', devices })),
+      );
       const failedOpens = opens.reduce((s, o) => s + o.failures, 0);
       await sleep(3000);
       const rssNow = await rss(instances);
       const settledNow = await settled();
       rssRows.push([
-        n, (rssBefore / 2 ** 20).toFixed(0), (rssNow / 2 ** 20).toFixed(0), ((rssNow - rssBefore) / n / 1024).toFixed(1),
-        fresh.length, (rssPrev / 2 ** 20).toFixed(0), ((rssNow - rssPrev) / fresh.length / 1024).toFixed(1),
+        n,
+        (rssBefore / 2 ** 20).toFixed(0),
+        (rssNow / 2 ** 20).toFixed(0),
+        ((rssNow - rssBefore) / n / 1024).toFixed(1),
+        fresh.length,
+        (rssPrev / 2 ** 20).toFixed(0),
+        ((rssNow - rssPrev) / fresh.length / 1024).toFixed(1),
         rssRows.length === 0 ? 'none yet' : `${rssRows.length} (${PHASES.slice(0, rssRows.length).join(', ')} sockets)`,
-        (settledBefore.rss / 2 ** 20).toFixed(0), (settledNow.rss / 2 ** 20).toFixed(0), ((settledNow.rss - settledBefore.rss) / n / 1024).toFixed(1),
-        (settledBefore.heap / 2 ** 20).toFixed(0), (settledNow.heap / 2 ** 20).toFixed(0), ((settledNow.heap - settledBefore.heap) / n / 1024).toFixed(1),
+        (settledBefore.rss / 2 ** 20).toFixed(0),
+        (settledNow.rss / 2 ** 20).toFixed(0),
+        ((settledNow.rss - settledBefore.rss) / n / 1024).toFixed(1),
+        (settledBefore.heap / 2 ** 20).toFixed(0),
+        (settledNow.heap / 2 ** 20).toFixed(0),
+        ((settledNow.heap - settledBefore.heap) / n / 1024).toFixed(1),
       ]);
 
       process.stderr.write(`latency with ${n} sockets…\n`);
@@ -210,7 +261,19 @@ async function main(): Promise<void> {
       const before = await scrape(instances); // also resets the instances' event-loop delay histograms
       mainEld.reset();
       const t0 = Date.now();
-      const written = await drive({ rate: RATE, batch: BATCH, bigShare: BIG_SHARE, bigBudget: bigSubs > 0 ? w.bigBudget : undefined, small: smallActive, random, recordFrom: from }, http, SECONDS + WARMUP_MS / 1000);
+      const written = await drive(
+        {
+          rate: RATE,
+          batch: BATCH,
+          bigShare: BIG_SHARE,
+          bigBudget: bigSubs > 0 ? w.bigBudget : undefined,
+          small: smallActive,
+          random,
+          recordFrom: from,
+        },
+        http,
+        SECONDS + WARMUP_MS / 1000,
+      );
       const mainEldP99 = mainEld.percentile(99) / 1e6;
       const mainEldMax = mainEld.max / 1e6;
       await sleep(2000); // let the tail arrive
@@ -223,9 +286,17 @@ async function main(): Promise<void> {
       const small = results.flatMap((r) => [...r.small]).sort((a, b) => a - b);
       const every = [...big, ...small].sort((a, b) => a - b);
       const row = (group: string, s: number[], c: number[] | undefined, evs: number) => [
-        n, group, Math.round(evs), Math.round(s.length / SECONDS),
-        fmt(percentile(s, 50)), fmt(percentile(s, 95)), fmt(percentile(s, 99)), fmt(s.at(-1) ?? NaN),
-        c ? `${fmt(percentile(c, 50))} / ${fmt(percentile(c, 95))} / ${fmt(percentile(c, 99))} / ${fmt(c.at(-1) ?? NaN)}` : 'no commit timestamps',
+        n,
+        group,
+        Math.round(evs),
+        Math.round(s.length / SECONDS),
+        fmt(percentile(s, 50)),
+        fmt(percentile(s, 95)),
+        fmt(percentile(s, 99)),
+        fmt(s.at(-1) ?? NaN),
+        c
+          ? `${fmt(percentile(c, 50))} / ${fmt(percentile(c, 95))} / ${fmt(percentile(c, 99))} / ${fmt(c.at(-1) ?? NaN)}`
+          : 'no commit timestamps',
       ];
       latencyRows.push(
         row('all', every, committed?.all, written.written),
@@ -236,13 +307,26 @@ async function main(): Promise<void> {
       serverRows.push([
         n,
         `${lagQuantile(before, after, 50, 'commit')} / ${lagQuantile(before, after, 95, 'commit')} / ${lagQuantile(before, after, 99, 'commit')}`,
-        lagQuantile(before, after, 50), lagQuantile(before, after, 99),
+        lagQuantile(before, after, 50),
+        lagQuantile(before, after, 99),
         `${lagQuantile(before, after, 50, 'wake')} / ${lagQuantile(before, after, 99, 'wake')}`,
-        perInstance((_, a) => a.eldP99).map(fmt).join(' / '), perInstance((_, a) => a.eldMax).map(fmt).join(' / '),
-        perInstance((b, a) => ((a.gc - b.gc) / elapsed) * 1000).map(fmt).join(' / '),
-        perInstance((b, a) => ((a.cpu - b.cpu) / elapsed) * 100).map((x) => x.toFixed(0)).join(' / '),
-        perInstance((b, a) => (a.logQueries - b.logQueries) / elapsed).map((x) => x.toFixed(0)).join(' / '),
-        results.map((r) => fmt(r.eldP99)).join(' / '), results.map((r) => fmt(r.eldMax)).join(' / '),
+        perInstance((_, a) => a.eldP99)
+          .map(fmt)
+          .join(' / '),
+        perInstance((_, a) => a.eldMax)
+          .map(fmt)
+          .join(' / '),
+        perInstance((b, a) => ((a.gc - b.gc) / elapsed) * 1000)
+          .map(fmt)
+          .join(' / '),
+        perInstance((b, a) => ((a.cpu - b.cpu) / elapsed) * 100)
+          .map((x) => x.toFixed(0))
+          .join(' / '),
+        perInstance((b, a) => (a.logQueries - b.logQueries) / elapsed)
+          .map((x) => x.toFixed(0))
+          .join(' / '),
+        results.map((r) => fmt(r.eldP99)).join(' / '),
+        results.map((r) => fmt(r.eldMax)).join(' / '),
         `${fmt(mainEldP99)} / ${fmt(mainEldMax)}`,
         `${fmt(percentile(written.requestMs, 50))} / ${fmt(percentile(written.requestMs, 99))}`,
         failedOpens,
@@ -250,54 +334,144 @@ async function main(): Promise<void> {
     }
     for (const r of latencyRows.filter((x) => x[1] === 'all')) {
       summary.push({
-        benchmark: 'fanout', measured: `serverTime → delivery p99 at the clients, ${r[0]} sockets, ${r[2]} ev/s written`, value: `${r[6]} ms`,
-        against: 'target', againstValue: '50 ms', ratio: `p50 ${r[4]} / p95 ${r[5]} ms`,
+        benchmark: 'fanout',
+        measured: `serverTime → delivery p99 at the clients, ${r[0]} sockets, ${r[2]} ev/s written`,
+        value: `${r[6]} ms`,
+        against: 'target',
+        againstValue: '50 ms',
+        ratio: `p50 ${r[4]} / p95 ${r[5]} ms`,
       });
       const [c50, c95, c99] = String(r[8]).split(' / ');
       if (c99 !== undefined) {
         summary.push({
-          benchmark: 'fanout', measured: `commit → delivery p99 at the clients, ${r[0]} sockets, ${r[2]} ev/s written`, value: `${c99} ms`,
-          against: 'target', againstValue: '50 ms', ratio: `p50 ${c50} / p95 ${c95} ms`,
+          benchmark: 'fanout',
+          measured: `commit → delivery p99 at the clients, ${r[0]} sockets, ${r[2]} ev/s written`,
+          value: `${c99} ms`,
+          against: 'target',
+          againstValue: '50 ms',
+          ratio: `p50 ${c50} / p95 ${c95} ms`,
         });
       }
     }
     for (const r of serverRows) {
       const [p50, p95, p99] = String(r[1]).split(' / ');
       summary.push({
-        benchmark: 'fanout', measured: `commit → send p99 in the servers (histogram bucket), ${r[0]} sockets`, value: `${p99} ms`,
-        against: 'target', againstValue: '50 ms', ratio: `p50 ${p50} / p95 ${p95} ms`,
+        benchmark: 'fanout',
+        measured: `commit → send p99 in the servers (histogram bucket), ${r[0]} sockets`,
+        value: `${p99} ms`,
+        against: 'target',
+        againstValue: '50 ms',
+        ratio: `p50 ${p50} / p95 ${p95} ms`,
       });
     }
     const rssRow = rssRows.at(-1) ?? [];
-    summary.push({ benchmark: 'fanout', measured: `server RSS per idle socket, ${rssRow[0]} sockets`, value: `${rssRow[3]} KiB`, against: 'target', againstValue: '16 KiB', ratio: `${((Number(rssRow[3]) / 16) * 100).toFixed(0)}%` });
-    summary.push({ benchmark: 'fanout', measured: `server RSS per idle socket, the last ${rssRow[4]} opened`, value: `${rssRow[6]} KiB`, against: 'target', againstValue: '16 KiB', ratio: `${((Number(rssRow[6]) / 16) * 100).toFixed(0)}%` });
-    summary.push({ benchmark: 'fanout', measured: `server RSS per idle socket after a full GC, ${rssRow[0]} sockets`, value: `${rssRow[10]} KiB`, against: 'target', againstValue: '16 KiB', ratio: `${((Number(rssRow[10]) / 16) * 100).toFixed(0)}%` });
-    summary.push({ benchmark: 'fanout', measured: `server V8 heap in use per idle socket after a full GC, ${rssRow[0]} sockets`, value: `${rssRow[13]} KiB`, against: 'RSS target', againstValue: '16 KiB', ratio: `${((Number(rssRow[13]) / 16) * 100).toFixed(0)}%` });
+    summary.push({
+      benchmark: 'fanout',
+      measured: `server RSS per idle socket, ${rssRow[0]} sockets`,
+      value: `${rssRow[3]} KiB`,
+      against: 'target',
+      againstValue: '16 KiB',
+      ratio: `${((Number(rssRow[3]) / 16) * 100).toFixed(0)}%`,
+    });
+    summary.push({
+      benchmark: 'fanout',
+      measured: `server RSS per idle socket, the last ${rssRow[4]} opened`,
+      value: `${rssRow[6]} KiB`,
+      against: 'target',
+      againstValue: '16 KiB',
+      ratio: `${((Number(rssRow[6]) / 16) * 100).toFixed(0)}%`,
+    });
+    summary.push({
+      benchmark: 'fanout',
+      measured: `server RSS per idle socket after a full GC, ${rssRow[0]} sockets`,
+      value: `${rssRow[10]} KiB`,
+      against: 'target',
+      againstValue: '16 KiB',
+      ratio: `${((Number(rssRow[10]) / 16) * 100).toFixed(0)}%`,
+    });
+    summary.push({
+      benchmark: 'fanout',
+      measured: `server V8 heap in use per idle socket after a full GC, ${rssRow[0]} sockets`,
+      value: `${rssRow[13]} KiB`,
+      against: 'RSS target',
+      againstValue: '16 KiB',
+      ratio: `${((Number(rssRow[13]) / 16) * 100).toFixed(0)}%`,
+    });
     out.push(
       `Latency (ms), ${RATE} events/s requested in batches of ${BATCH}, ${(BIG_SHARE * 100).toFixed(1)}% of the pushes to the big budget, ${SECONDS} s after a ${WARMUP_MS / 1000} s warm-up.`,
       'Small budgets: 2–5 devices of 1–3 users (seeded); the big budget: 2 devices per user, half on each instance, min(1000, sockets/2) subscribers.',
       'Measured at the clients as now − serverTime; serverTime is taken at the START of the write transaction, so this over-states commit → delivery by the transaction time.',
       "Commit → delivery: now − the event's commit time, read from Postgres after the phase (pg_xact_commit_timestamp of its log row, taken just before the commit's WAL flush):",
     );
-    out.push(table(['sockets', 'budgets', 'events/s written', 'deliveries/s', 'p50', 'p95', 'p99', 'max', 'commit → delivery p50 / p95 / p99 / max'], latencyRows, md), '');
-    out.push('The same phases seen by the processes (x / y = instance 1 / instance 2, or client process 1 / 2). Commit → send: realtime_commit_to_send_seconds,');
-    out.push('from COMMIT returning on the instance that wrote (the time rides in the NOTIFY) to the sends of those events to every ready socket (bucket bound, ms);');
-    out.push("send lag: the instances' ws_delivery_lag_seconds (serverTime → send, bucket bound, ms);");
-    out.push("wake → sent: realtime_wake_to_send_seconds, the hub's own part (a budget's wake-up — local commit or NOTIFY received — to the end of its log read and sends, bucket bound, ms);");
-    out.push('event-loop delay p99 / max (ms, monitorEventLoopDelay); GC: ms of GC pause per second; CPU: % of one core; log queries/s: the hub reading the log; POST /events: the writes\' own');
-    out.push('request time at the writer (ms, pushes started after the warm-up), which bounds how much of the latency above is the write transaction rather than the fan-out:');
     out.push(
       table(
-        ['sockets', 'commit → send p50 / p95 / p99', 'send lag p50', 'send lag p99', 'wake → sent p50 / p99', 'server loop delay p99', 'server loop delay max', 'server GC ms/s', 'server CPU %', 'log queries/s', 'client loop delay p99', 'client loop delay max', 'writer process loop p99 / max', 'POST /events p50 / p99', 'failed opens'],
+        ['sockets', 'budgets', 'events/s written', 'deliveries/s', 'p50', 'p95', 'p99', 'max', 'commit → delivery p50 / p95 / p99 / max'],
+        latencyRows,
+        md,
+      ),
+      '',
+    );
+    out.push(
+      'The same phases seen by the processes (x / y = instance 1 / instance 2, or client process 1 / 2). Commit → send: realtime_commit_to_send_seconds,',
+    );
+    out.push(
+      'from COMMIT returning on the instance that wrote (the time rides in the NOTIFY) to the sends of those events to every ready socket (bucket bound, ms);',
+    );
+    out.push("send lag: the instances' ws_delivery_lag_seconds (serverTime → send, bucket bound, ms);");
+    out.push(
+      "wake → sent: realtime_wake_to_send_seconds, the hub's own part (a budget's wake-up — local commit or NOTIFY received — to the end of its log read and sends, bucket bound, ms);",
+    );
+    out.push(
+      "event-loop delay p99 / max (ms, monitorEventLoopDelay); GC: ms of GC pause per second; CPU: % of one core; log queries/s: the hub reading the log; POST /events: the writes' own",
+    );
+    out.push(
+      'request time at the writer (ms, pushes started after the warm-up), which bounds how much of the latency above is the write transaction rather than the fan-out:',
+    );
+    out.push(
+      table(
+        [
+          'sockets',
+          'commit → send p50 / p95 / p99',
+          'send lag p50',
+          'send lag p99',
+          'wake → sent p50 / p99',
+          'server loop delay p99',
+          'server loop delay max',
+          'server GC ms/s',
+          'server CPU %',
+          'log queries/s',
+          'client loop delay p99',
+          'client loop delay max',
+          'writer process loop p99 / max',
+          'POST /events p50 / p99',
+          'failed opens',
+        ],
         serverRows,
         md,
       ),
       '',
     );
-    out.push('Memory, both instances together (subscribed idle sockets; RSS 3 s after the last socket opened, the lowest of 12 samples over 3 s per instance):');
+    out.push(
+      'Memory, both instances together (subscribed idle sockets; RSS 3 s after the last socket opened, the lowest of 12 samples over 3 s per instance):',
+    );
     out.push(
       table(
-        ['sockets', 'RSS with none (MiB)', 'RSS with all (MiB)', 'KiB per socket', 'sockets opened last', 'RSS just before them (MiB)', 'KiB per socket opened last', 'latency phases before this step', 'after a full GC: RSS with none (MiB)', 'with all (MiB)', 'KiB per socket', 'V8 heap in use with none (MiB)', 'with all (MiB)', 'KiB per socket'],
+        [
+          'sockets',
+          'RSS with none (MiB)',
+          'RSS with all (MiB)',
+          'KiB per socket',
+          'sockets opened last',
+          'RSS just before them (MiB)',
+          'KiB per socket opened last',
+          'latency phases before this step',
+          'after a full GC: RSS with none (MiB)',
+          'with all (MiB)',
+          'KiB per socket',
+          'V8 heap in use with none (MiB)',
+          'with all (MiB)',
+          'KiB per socket',
+        ],
         rssRows,
         md,
       ),
@@ -307,12 +481,15 @@ async function main(): Promise<void> {
       "again after a full GC in both instances (through their inspectors), as V8's idle-time memory reducer does by itself some 10–30 s",
       'into an idle period, so the garbage the opening (or the latency phases) left is gone. RSS still moves by tens of MiB per process',
       'with what the allocators hand back to the system and when (an idle instance went 127 → 108 MiB within 10 s of a GC in one run,',
-      'and stayed at 123 MiB for 15 s in the next); the V8 heap in use after a GC is the sockets\' live JavaScript objects, exactly.',
+      "and stayed at 123 MiB for 15 s in the next); the V8 heap in use after a GC is the sockets' live JavaScript objects, exactly.",
       '',
     );
 
     let stormLine: SummaryRow | undefined;
-    const heads = async () => Object.fromEntries((await check<{ id: string; last_sequence: number }[]>`SELECT id, last_sequence FROM budgets`).map((r) => [r.id, r.last_sequence]));
+    const heads = async () =>
+      Object.fromEntries(
+        (await check<{ id: string; last_sequence: number }[]>`SELECT id, last_sequence FROM budgets`).map((r) => [r.id, r.last_sequence]),
+      );
     if (STORM > 0) {
       // The storm: drop a seeded sample of STORM sockets at once and reopen them while writes go on.
       const pick = rng(SEED + 2);
@@ -331,43 +508,117 @@ async function main(): Promise<void> {
       const targets = await heads();
       const cpuBefore = await scrape(instances);
       const at = Date.now();
-      const storms = await Promise.all(byWorker(victims).map((v, i) => (workers[i] as Clients).call<{ resubscribed: number[]; upgraded: number[]; failures: number }>({ op: 'storm', ids: v.map((x) => x.id), targets, at })));
+      const storms = await Promise.all(
+        byWorker(victims).map((v, i) =>
+          (workers[i] as Clients).call<{ resubscribed: number[]; upgraded: number[]; failures: number }>({
+            op: 'storm',
+            ids: v.map((x) => x.id),
+            targets,
+            at,
+          }),
+        ),
+      );
       const allBack = Date.now() - at;
-      const caught = await Promise.all(workers.map((c) => c.call<{ caught: number[]; notCaught: number }>({ op: 'caught', deadline: at + 60_000 })));
+      const caught = await Promise.all(
+        workers.map((c) => c.call<{ caught: number[]; notCaught: number }>({ op: 'caught', deadline: at + 60_000 })),
+      );
       const cpuAfter = await scrape(instances);
-      const delta = (k: 'cpu' | 'logQueries' | 'logReads' | 'memoryPages') => cpuAfter.reduce((s, a, i) => s + a[k] - (cpuBefore[i] as Scrape)[k], 0);
+      const delta = (k: 'cpu' | 'logQueries' | 'logReads' | 'memoryPages') =>
+        cpuAfter.reduce((s, a, i) => s + a[k] - (cpuBefore[i] as Scrape)[k], 0);
       const serverCpu = delta('cpu');
       await writes;
       const end = await heads();
-      const checks = await Promise.all(workers.map((c) => c.call<{ behind: number; gaps: number; repeats: number; closes: number }>({ op: 'check', heads: end, deadline: Date.now() + 60_000 })));
+      const checks = await Promise.all(
+        workers.map((c) =>
+          c.call<{ behind: number; gaps: number; repeats: number; closes: number }>({
+            op: 'check',
+            heads: end,
+            deadline: Date.now() + 60_000,
+          }),
+        ),
+      );
       const resub = storms.flatMap((s) => s.resubscribed).sort((a, b) => a - b);
       const upgraded = storms.flatMap((s) => s.upgraded).sort((a, b) => a - b);
       const caughtMs = caught.flatMap((c) => c.caught).sort((a, b) => a - b);
       const notCaught = caught.reduce((s, c) => s + c.notCaught, 0);
       const sum = (k: 'behind' | 'gaps' | 'repeats' | 'closes') => checks.reduce((s, c) => s + c[k], 0);
-      out.push(`Reconnect storm: ${victims.length} sockets (${bigVictims} of them on the big budget) dropped at once and reopened (retrying with 50–250 ms jitter) during ${RATE} events/s.`);
+      out.push(
+        `Reconnect storm: ${victims.length} sockets (${bigVictims} of them on the big budget) dropped at once and reopened (retrying with 50–250 ms jitter) during ${RATE} events/s.`,
+      );
       out.push('Upgraded: the WebSocket handshake done (before hello and subscribe); resubscribed: `subscribed` received.');
-      out.push('Server CPU: both instances, from the drop to the last socket caught up (the writes going on included), which unlike the times does not count waiting for a core. Log queries, budget pages read by them, and pages served from local commits instead, over the same span.');
-      out.push("Caught up: the socket holds its budget's head as of the drop. Behind / gaps / repeats: every socket of the run, checked against the heads after the writes stopped:");
+      out.push(
+        'Server CPU: both instances, from the drop to the last socket caught up (the writes going on included), which unlike the times does not count waiting for a core. Log queries, budget pages read by them, and pages served from local commits instead, over the same span.',
+      );
+      out.push(
+        "Caught up: the socket holds its budget's head as of the drop. Behind / gaps / repeats: every socket of the run, checked against the heads after the writes stopped:",
+      );
       out.push(
         table(
-          ['sockets', 'upgraded p50 (ms)', 'p99', 'resubscribed p50 (ms)', 'p99', 'all back (ms)', 'caught up p50 (ms)', 'p99', 'all caught up (ms)', 'server CPU (s)', 'log queries / budget pages read / from memory', 'not caught up', 'failed attempts', 'sockets behind at end', 'gaps', 'repeats', 'server closes'],
-          [[
-            victims.length, percentile(upgraded, 50), percentile(upgraded, 99), percentile(resub, 50), percentile(resub, 99), allBack,
-            percentile(caughtMs, 50), percentile(caughtMs, 99), caughtMs.at(-1) ?? '–', serverCpu.toFixed(1), `${delta('logQueries')} / ${delta('logReads')} / ${delta('memoryPages')}`, notCaught,
-            storms.reduce((s, x) => s + x.failures, 0), sum('behind'), sum('gaps'), sum('repeats'), sum('closes'),
-          ]],
+          [
+            'sockets',
+            'upgraded p50 (ms)',
+            'p99',
+            'resubscribed p50 (ms)',
+            'p99',
+            'all back (ms)',
+            'caught up p50 (ms)',
+            'p99',
+            'all caught up (ms)',
+            'server CPU (s)',
+            'log queries / budget pages read / from memory',
+            'not caught up',
+            'failed attempts',
+            'sockets behind at end',
+            'gaps',
+            'repeats',
+            'server closes',
+          ],
+          [
+            [
+              victims.length,
+              percentile(upgraded, 50),
+              percentile(upgraded, 99),
+              percentile(resub, 50),
+              percentile(resub, 99),
+              allBack,
+              percentile(caughtMs, 50),
+              percentile(caughtMs, 99),
+              caughtMs.at(-1) ?? '–',
+              serverCpu.toFixed(1),
+              `${delta('logQueries')} / ${delta('logReads')} / ${delta('memoryPages')}`,
+              notCaught,
+              storms.reduce((s, x) => s + x.failures, 0),
+              sum('behind'),
+              sum('gaps'),
+              sum('repeats'),
+              sum('closes'),
+            ],
+          ],
           md,
         ),
       );
       stormLine = {
-        benchmark: 'fanout', measured: `reconnect storm: ${victims.length} sockets back and caught up`, value: `${caughtMs.at(-1) ?? '–'} ms`,
-        against: 'target', againstValue: '10000 ms', ratio: `${notCaught} not caught up, ${sum('behind')} behind, ${sum('gaps')} gaps, ${sum('repeats')} repeats`,
+        benchmark: 'fanout',
+        measured: `reconnect storm: ${victims.length} sockets back and caught up`,
+        value: `${caughtMs.at(-1) ?? '–'} ms`,
+        against: 'target',
+        againstValue: '10000 ms',
+        ratio: `${notCaught} not caught up, ${sum('behind')} behind, ${sum('gaps')} gaps, ${sum('repeats')} repeats`,
       };
     } else {
       const end = await heads();
-      const checks = await Promise.all(workers.map((c) => c.call<{ behind: number; gaps: number; repeats: number; closes: number }>({ op: 'check', heads: end, deadline: Date.now() + 60_000 })));
-      out.push(`No storm. Every socket checked against the heads: behind ${checks.reduce((s, c) => s + c.behind, 0)}, gaps ${checks.reduce((s, c) => s + c.gaps, 0)}, repeats ${checks.reduce((s, c) => s + c.repeats, 0)}, server closes ${checks.reduce((s, c) => s + c.closes, 0)}`);
+      const checks = await Promise.all(
+        workers.map((c) =>
+          c.call<{ behind: number; gaps: number; repeats: number; closes: number }>({
+            op: 'check',
+            heads: end,
+            deadline: Date.now() + 60_000,
+          }),
+        ),
+      );
+      out.push(
+        `No storm. Every socket checked against the heads: behind ${checks.reduce((s, c) => s + c.behind, 0)}, gaps ${checks.reduce((s, c) => s + c.gaps, 0)}, repeats ${checks.reduce((s, c) => s + c.repeats, 0)}, server closes ${checks.reduce((s, c) => s + c.closes, 0)}`,
+      );
     }
     await check.end({ timeout: 5 });
     if (stormLine) summary.push(stormLine);

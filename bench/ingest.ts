@@ -90,7 +90,9 @@ async function measure(clients: number, step: (i: number) => Promise<number>, wr
 /** Events in the logs of the first `clients` targets' budgets. */
 async function eventsIn(sql: Sql, targets: Target[], clients: number): Promise<number> {
   const ids = targets.slice(0, clients).map((t) => t.budgetId);
-  const [row] = await sql<{ n: number }[]>`SELECT coalesce(sum(last_sequence), 0)::bigint AS n FROM budgets WHERE id = ANY(${pgArray(ids)}::uuid[])`;
+  const [row] = await sql<
+    { n: number }[]
+  >`SELECT coalesce(sum(last_sequence), 0)::bigint AS n FROM budgets WHERE id = ANY(${pgArray(ids)}::uuid[])`;
   return row?.n ?? 0;
 }
 
@@ -131,7 +133,8 @@ async function floorBatch(sql: Sql, t: Target, batch: number, savepoints = false
         FROM r)
       SELECT r.*, ${json} AS record, NULL::uuid[] AS cascade_ids FROM r`;
     if (savepoints) {
-      for (const [i, e] of events.entries()) await tx.savepoint((sp) => statement(sp as typeof tx, e, head + i + 1, i === events.length - 1));
+      for (const [i, e] of events.entries())
+        await tx.savepoint((sp) => statement(sp as typeof tx, e, head + i + 1, i === events.length - 1));
     } else {
       // All of the batch's statements in one round trip, as the processor's pipeline sends them.
       await Promise.all(events.map((e, i) => statement(tx, e, head + i + 1, i === events.length - 1).execute()));
@@ -192,20 +195,30 @@ async function main(): Promise<void> {
       const n = counted?.n ?? 0;
       for (const batch of batches) {
         for (const c of clientCounts) {
-          const http = await measure(c, async (i) => {
-            const t = serverTargets[i] as Target;
-            const res = await (clients[i] as JsonClient).request<{ events: { status: string }[] }>('POST', '/events', {
-              events: Array.from({ length: batch }, () => expenseAdd(t)),
-            });
-            if (res.status !== 200 || res.json.events.some((e) => e.status !== 'accepted')) throw new Error(`push failed: ${res.status}`);
-            return batch;
-          }, () => eventsIn(admin, serverTargets, c));
+          const http = await measure(
+            c,
+            async (i) => {
+              const t = serverTargets[i] as Target;
+              const res = await (clients[i] as JsonClient).request<{ events: { status: string }[] }>('POST', '/events', {
+                events: Array.from({ length: batch }, () => expenseAdd(t)),
+              });
+              if (res.status !== 200 || res.json.events.some((e) => e.status !== 'accepted')) throw new Error(`push failed: ${res.status}`);
+              return batch;
+            },
+            () => eventsIn(admin, serverTargets, c),
+          );
           const floorWritten = () => eventsIn(admin, floorTargets, c);
           const floor = await measure(c, (i) => floorBatch(floorSql, floorTargets[i] as Target, batch), floorWritten);
           const variant =
             phase === 'empty' ? await measure(c, (i) => floorBatch(floorSql, floorTargets[i] as Target, batch, true), floorWritten) : NaN;
           rows.push([
-            phase, n.toLocaleString('en'), batch, c, Math.round(http), Math.round(floor), `${Math.round((http / floor) * 100)}%`,
+            phase,
+            n.toLocaleString('en'),
+            batch,
+            c,
+            Math.round(http),
+            Math.round(floor),
+            `${Math.round((http / floor) * 100)}%`,
             Number.isNaN(variant) ? '—' : Math.round(variant),
           ]);
           process.stderr.write(`${rows.at(-1)?.join('  ')}\n`);
@@ -216,9 +229,17 @@ async function main(): Promise<void> {
     await run('empty', BATCHES, CLIENTS);
     if (HISTORY > 0) {
       const t0 = Date.now();
-      await loadHistory(admin, [...serverTargets, ...floorTargets].map((t) => t.budgetId), HISTORY);
+      await loadHistory(
+        admin,
+        [...serverTargets, ...floorTargets].map((t) => t.budgetId),
+        HISTORY,
+      );
       process.stderr.write(`loaded ${HISTORY} history events in ${Date.now() - t0} ms\n`);
-      await run('history', BATCHES, CLIENTS.filter((c) => c >= 4));
+      await run(
+        'history',
+        BATCHES,
+        CLIENTS.filter((c) => c >= 4),
+      );
     }
     for (const c of clients) c.close();
   } finally {
@@ -227,9 +248,20 @@ async function main(): Promise<void> {
     await admin.end();
     await db.close();
   }
-  const headers = ['phase', 'events in log', 'batch', 'clients', 'HTTP events/s', 'floor events/s', 'HTTP / floor', 'floor with a savepoint per event'];
+  const headers = [
+    'phase',
+    'events in log',
+    'batch',
+    'clients',
+    'HTTP events/s',
+    'floor events/s',
+    'HTTP / floor',
+    'floor with a savepoint per event',
+  ];
   process.stdout.write(`\nIngest: POST /events vs the same SQL sent straight to Postgres (pool ${POOL}, ${SECONDS} s per cell)\n`);
-  process.stdout.write(`machine: ${machine()}\ncommand: npm run bench:ingest -- --seconds ${SECONDS} --history ${HISTORY}${values.batches === '1,25' ? '' : ` --batches ${values.batches}`}${values.clients === '1,4,16,32' ? '' : ` --clients ${values.clients}`}\n\n`);
+  process.stdout.write(
+    `machine: ${machine()}\ncommand: npm run bench:ingest -- --seconds ${SECONDS} --history ${HISTORY}${values.batches === '1,25' ? '' : ` --batches ${values.batches}`}${values.clients === '1,4,16,32' ? '' : ` --clients ${values.clients}`}\n\n`,
+  );
   process.stdout.write(`${table(headers, rows, values.markdown)}\n`);
   process.stdout.write(`\ntotal ${Math.round((Date.now() - started) / 1000)} s\n`);
   await writeSummary(values.json, summary(rows));

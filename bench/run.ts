@@ -15,7 +15,12 @@ import { SUMMARY_HEADERS, type SummaryRow, machine, summaryCells, table } from '
 const { values } = parseArgs({ options: { markdown: { type: 'boolean', default: false }, full: { type: 'boolean', default: false } } });
 
 const BENCHES: [string, string, string[], string[]][] = [
-  ['ingest', 'bench/ingest.ts', ['--seconds', '2', '--history', '300000', '--clients', '1,8,32'], ['--seconds', '4', '--history', '1000000']],
+  [
+    'ingest',
+    'bench/ingest.ts',
+    ['--seconds', '2', '--history', '300000', '--clients', '1,8,32'],
+    ['--seconds', '4', '--history', '1000000'],
+  ],
   ['fanout', 'bench/fanout.ts', ['--seconds', '6', '--write-seconds', '3'], ['--seconds', '10']],
 ];
 
@@ -38,6 +43,8 @@ for (const [name, script, quick, full] of BENCHES) {
   rows.push(...(JSON.parse(await fs.readFile(file, 'utf8').catch(() => '[]')) as SummaryRow[]));
 }
 await fs.rm(dir, { recursive: true, force: true });
-process.stdout.write(`\nbudget-sync benchmarks — machine: ${machine()}\ncommand: npm run bench${values.full ? ' -- --full' : ''} (${Math.round((Date.now() - started) / 1000)} s)\n\n`);
+process.stdout.write(
+  `\nbudget-sync benchmarks — machine: ${machine()}\ncommand: npm run bench${values.full ? ' -- --full' : ''} (${Math.round((Date.now() - started) / 1000)} s)\n\n`,
+);
 process.stdout.write(`${table(SUMMARY_HEADERS, rows.map(summaryCells), values.markdown)}\n`);
 process.exit(failed === 0 ? 0 : 1);

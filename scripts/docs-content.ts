@@ -5,7 +5,14 @@ import { ERROR_CODES } from '../src/errors/codes.js';
 
 export function configTable(): string {
   const rows = Object.entries(ConfigSchema.properties).map(([name, schema]) => {
-    const s = schema as { type?: string; anyOf?: { const?: unknown }[]; default?: unknown; description?: string; minimum?: number; maximum?: number };
+    const s = schema as {
+      type?: string;
+      anyOf?: { const?: unknown }[];
+      default?: unknown;
+      description?: string;
+      minimum?: number;
+      maximum?: number;
+    };
     const type = s.anyOf ? s.anyOf.map((o) => `\`${String(o.const)}\``).join(' \\| ') : (s.type ?? 'string');
     const def = s.default === undefined ? '—' : `\`${String(s.default)}\``;
     return `| \`${name}\` | ${type} | ${def} | ${(s.description ?? '').replace(/\|/g, '\\|')} |`;

@@ -68,7 +68,11 @@ const FIXES = [
           '    const x = socket.write(chunk, fn)',
         count: 1,
       },
-      { from: '\n    clearImmediate(nextWriteTimer)\n', to: '\n    clearImmediate(nextWriteTimer)\n    chunk = nextWriteTimer = null\n', count: 2 },
+      {
+        from: '\n    clearImmediate(nextWriteTimer)\n',
+        to: '\n    clearImmediate(nextWriteTimer)\n    chunk = nextWriteTimer = null\n',
+        count: 2,
+      },
     ],
   },
   {

@@ -14,7 +14,6 @@ import { migrate } from '../src/db/migrate.js';
 
 export const TEMPLATE_DB = 'budget_sync_template';
 
-
 function withDatabase(url: string, database: string): string {
   const u = new URL(url);
   u.pathname = `/${database}`;

@@ -47,7 +47,14 @@ export async function clientWorker(): Promise<void> {
   const rec = { from: Infinity, to: -Infinity, big: [] as number[], small: [] as number[] };
   // Every delivery in the window, for commit → delivery: the main process looks up each event's
   // commit time (pg_xact_commit_timestamp) once the phase is over.
-  const deliveries = { budgets: [] as string[], index: new Map<string, number>(), budget: [] as number[], seq: [] as number[], at: [] as number[], big: [] as number[] };
+  const deliveries = {
+    budgets: [] as string[],
+    index: new Map<string, number>(),
+    budget: [] as number[],
+    seq: [] as number[],
+    at: [] as number[],
+    big: [] as number[],
+  };
   const budgetIndex = (id: string) => {
     let i = deliveries.index.get(id);
     if (i === undefined) {
@@ -157,8 +164,17 @@ export async function clientWorker(): Promise<void> {
         return {};
       case 'collect': {
         const result: Collected = {
-          big: Float64Array.from(rec.big), small: Float64Array.from(rec.small), eldP99: eld.percentile(99) / 1e6, eldMax: eld.max / 1e6,
-          deliveries: { budgets: deliveries.budgets, budget: Uint32Array.from(deliveries.budget), seq: Float64Array.from(deliveries.seq), at: Float64Array.from(deliveries.at), big: Uint8Array.from(deliveries.big) },
+          big: Float64Array.from(rec.big),
+          small: Float64Array.from(rec.small),
+          eldP99: eld.percentile(99) / 1e6,
+          eldMax: eld.max / 1e6,
+          deliveries: {
+            budgets: deliveries.budgets,
+            budget: Uint32Array.from(deliveries.budget),
+            seq: Float64Array.from(deliveries.seq),
+            at: Float64Array.from(deliveries.at),
+            big: Uint8Array.from(deliveries.big),
+          },
         };
         rec.from = Infinity;
         return result;
@@ -175,14 +191,16 @@ export async function clientWorker(): Promise<void> {
         const resubscribed: number[] = [];
         const upgraded: number[] = [];
         let failures = 0;
-        await Promise.all(victims.map(async (d) => {
-          const n = await openRetrying(d);
-          failures += n;
-          const now = Date.now();
-          resubscribed.push(now - m.at);
-          upgraded.push((d.openedAt ?? now) - m.at);
-          if (d.cursor >= (d.target ?? 0) && d.caughtAt === undefined) d.caughtAt = now;
-        }));
+        await Promise.all(
+          victims.map(async (d) => {
+            const n = await openRetrying(d);
+            failures += n;
+            const now = Date.now();
+            resubscribed.push(now - m.at);
+            upgraded.push((d.openedAt ?? now) - m.at);
+            if (d.cursor >= (d.target ?? 0) && d.caughtAt === undefined) d.caughtAt = now;
+          }),
+        );
         storming = false;
         return { resubscribed, upgraded, failures };
       }

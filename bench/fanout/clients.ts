@@ -11,7 +11,11 @@ export class Clients {
   constructor(profileDir: string | undefined) {
     const prof = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
     // `advanced` serialization: typed arrays cross as such.
-    this.child = fork(fileURLToPath(new URL('./client-worker.ts', import.meta.url)), ['--client-worker'], { execArgv: [...prof, '--import', 'tsx'], serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.child = fork(fileURLToPath(new URL('./client-worker.ts', import.meta.url)), ['--client-worker'], {
+      execArgv: [...prof, '--import', 'tsx'],
+      serialization: 'advanced',
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
     this.child.on('message', (m: { seq: number; result?: unknown; error?: string }) => {
       const p = this.pending.get(m.seq);
       this.pending.delete(m.seq);

@@ -20,17 +20,26 @@ export function rng(seed: number): () => number {
   };
 }
 
-
-export const categoryAdd = (budgetId: string) => ({ eventId: randomUUID(), eventType: 'category.add', budgetId, recordId: randomUUID(), name: 'bench', allocate: '10.00', when: Date.now() });
+export const categoryAdd = (budgetId: string) => ({
+  eventId: randomUUID(),
+  eventType: 'category.add',
+  budgetId,
+  recordId: randomUUID(),
+  name: 'bench',
+  allocate: '10.00',
+  when: Date.now(),
+});
 
 export async function parallel<T>(items: T[], limit: number, fn: (item: T, i: number) => Promise<void>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      await fn(items[i] as T, i);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        await fn(items[i] as T, i);
+      }
+    }),
+  );
 }
 
 /** One device: a user's socket subscribed to one budget on one instance. */

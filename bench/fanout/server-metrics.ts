@@ -25,21 +25,33 @@ export interface Scrape {
 }
 
 export async function scrape(instances: Instance[]): Promise<Scrape[]> {
-  return Promise.all(instances.map(async (i) => {
-    const text = await fetch(`${i.base}/metrics`).then((r) => r.text());
-    const buckets = (name: string) => {
-      const b = new Map<number, number>();
-      for (const m of text.matchAll(new RegExp(`^${name}_bucket\\{le="([^"]+)"\\} (\\d+)`, 'gm'))) b.set(m[1] === '+Inf' ? Infinity : Number(m[1]), Number(m[2]));
-      return b;
-    };
-    const one = (name: string) => Number(new RegExp(`^${name} ([0-9.e+-]+)`, 'm').exec(text)?.[1] ?? NaN);
-    let gc = 0;
-    for (const m of text.matchAll(/^nodejs_gc_duration_seconds_sum\{kind="[^"]+"\} ([0-9.e+-]+)/gm)) gc += Number(m[1]);
-    return { lag: buckets('ws_delivery_lag_seconds'), wake: buckets('realtime_wake_to_send_seconds'), commit: buckets('realtime_commit_to_send_seconds'), eldP99: one('nodejs_eventloop_lag_p99_seconds') * 1000, eldMax: one('nodejs_eventloop_lag_max_seconds') * 1000, gc, cpu: one('process_cpu_seconds_total'),
-      logQueries: one('realtime_log_queries_total'), logReads: one('realtime_log_reads_total'), memoryPages: one('realtime_memory_pages_total'),
-      heapUsed: one('nodejs_heap_size_used_bytes'),
-    };
-  }));
+  return Promise.all(
+    instances.map(async (i) => {
+      const text = await fetch(`${i.base}/metrics`).then((r) => r.text());
+      const buckets = (name: string) => {
+        const b = new Map<number, number>();
+        for (const m of text.matchAll(new RegExp(`^${name}_bucket\\{le="([^"]+)"\\} (\\d+)`, 'gm')))
+          b.set(m[1] === '+Inf' ? Infinity : Number(m[1]), Number(m[2]));
+        return b;
+      };
+      const one = (name: string) => Number(new RegExp(`^${name} ([0-9.e+-]+)`, 'm').exec(text)?.[1] ?? NaN);
+      let gc = 0;
+      for (const m of text.matchAll(/^nodejs_gc_duration_seconds_sum\{kind="[^"]+"\} ([0-9.e+-]+)/gm)) gc += Number(m[1]);
+      return {
+        lag: buckets('ws_delivery_lag_seconds'),
+        wake: buckets('realtime_wake_to_send_seconds'),
+        commit: buckets('realtime_commit_to_send_seconds'),
+        eldP99: one('nodejs_eventloop_lag_p99_seconds') * 1000,
+        eldMax: one('nodejs_eventloop_lag_max_seconds') * 1000,
+        gc,
+        cpu: one('process_cpu_seconds_total'),
+        logQueries: one('realtime_log_queries_total'),
+        logReads: one('realtime_log_reads_total'),
+        memoryPages: one('realtime_memory_pages_total'),
+        heapUsed: one('nodejs_heap_size_used_bytes'),
+      };
+    }),
+  );
 }
 
 /** The bucket bound (ms) under which `p`% of the sends between two scrapes fell, both instances summed. */

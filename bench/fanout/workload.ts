@@ -21,7 +21,11 @@ export function workload(maxSockets: number, bigSubscribers: number, seed: numbe
   const bigUsers = Array.from({ length: Math.ceil(bigSubscribers / 2) }, (_, u) => `big-u${u}`);
   let id = 0;
   const big: DeviceSpec[] = Array.from({ length: bigSubscribers }, (_, i) => ({
-    id: id++, uid: bigUsers[Math.floor(i / 2)] as string, budgetId: bigBudget, big: true, url: urls[i % urls.length] as string,
+    id: id++,
+    uid: bigUsers[Math.floor(i / 2)] as string,
+    budgetId: bigBudget,
+    big: true,
+    url: urls[i % urls.length] as string,
   }));
   const small: DeviceSpec[] = [];
   const smallBudgets: { id: string; users: string[] }[] = [];
@@ -52,7 +56,15 @@ export function phaseDevices(w: Workload, n: number): DeviceSpec[] {
  * so the warm-up's first connections and statement preparations are left out as they are at the clients).
  */
 export async function drive(
-  opts: { rate: number; batch: number; bigShare: number; bigBudget: string | undefined; small: string[]; random: () => number; recordFrom?: number },
+  opts: {
+    rate: number;
+    batch: number;
+    bigShare: number;
+    bigBudget: string | undefined;
+    small: string[];
+    random: () => number;
+    recordFrom?: number;
+  },
   clients: JsonClient[],
   seconds: number,
 ): Promise<{ written: number; big: number; requestMs: number[] }> {
@@ -83,7 +95,9 @@ export async function drive(
       inFlight++;
       const t = Date.now();
       void client
-        .request<{ events: { status: string }[] }>('POST', '/events', { events: Array.from({ length: opts.batch }, () => categoryAdd(budgetId)) })
+        .request<{ events: { status: string }[] }>('POST', '/events', {
+          events: Array.from({ length: opts.batch }, () => categoryAdd(budgetId)),
+        })
         .then((r) => {
           if (t >= (opts.recordFrom ?? 0)) requestMs.push(Date.now() - t);
           const n = r.json.events?.filter((e) => e.status === 'accepted').length ?? 0;

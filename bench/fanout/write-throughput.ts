@@ -14,7 +14,8 @@ const CHANNEL = 'budget_sync';
 
 /** The same Sql, but every `begin` also NOTIFYs inside the transaction, before COMMIT. */
 function notifyingInTransaction(sql: Sql): Sql {
-  const payload = () => encodeNotice({ instanceId: 'bench-in-tx', pointers: [{ budgetId: randomUUID(), sequence: 1 }], membership: [] })[0] as string;
+  const payload = () =>
+    encodeNotice({ instanceId: 'bench-in-tx', pointers: [{ budgetId: randomUUID(), sequence: 1 }], membership: [] })[0] as string;
   return new Proxy(sql, {
     get(target, prop, receiver) {
       if (prop !== 'begin') return Reflect.get(target, prop, receiver);
@@ -79,12 +80,14 @@ export async function writeThroughput(url: string, seconds: number): Promise<(st
     for (const [name, processor] of variants) {
       const stop = Date.now() + seconds * 1000;
       let events = 0;
-      await Promise.all(budgets.map(async (b, i) => {
-        while (Date.now() < stop) {
-          await processor.push([categoryAdd(b)], `tw${i}`);
-          events++;
-        }
-      }));
+      await Promise.all(
+        budgets.map(async (b, i) => {
+          while (Date.now() < stop) {
+            await processor.push([categoryAdd(b)], `tw${i}`);
+            events++;
+          }
+        }),
+      );
       best.set(name, Math.max(best.get(name) ?? 0, events / seconds));
     }
   }

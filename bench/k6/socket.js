@@ -78,10 +78,13 @@ export default function (data) {
     pushTimer = null;
   }, DURATION_S * 1000);
 
-  const finish = setTimeout(() => {
-    closing = true;
-    ws.close();
-  }, (DURATION_S + DRAIN_S) * 1000);
+  const finish = setTimeout(
+    () => {
+      closing = true;
+      ws.close();
+    },
+    (DURATION_S + DRAIN_S) * 1000,
+  );
 
   function push() {
     if (ws.readyState !== WebSocket.OPEN) return;

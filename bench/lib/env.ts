@@ -16,7 +16,6 @@ import { migrate } from '../../src/db/migrate.js';
 
 export const BENCH_SECRET = 'bench-secret-0123456789';
 
-
 export interface BenchDb {
   url: string;
   close(): Promise<void>;
@@ -170,7 +169,8 @@ export function table(headers: string[], rows: (string | number)[][], markdown =
   return cells.map((r) => r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ')).join('\n');
 }
 
-export const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+export const percentile = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 
 /** One line of `npm run bench`'s combined table: a figure beside its floor, variant or target. */
 export interface SummaryRow {

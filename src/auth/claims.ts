@@ -12,7 +12,8 @@ export function principalFromClaims(claims: Record<string, unknown>, nowMs = Dat
   const now = Math.floor(nowMs / 1000);
   const { sub, exp, iat, auth_time: authTime } = claims;
   // A NUL cannot be stored in Postgres text; such a uid could never own a row.
-  if (typeof sub !== 'string' || sub.length === 0 || sub.length > 128 || sub.includes('\u0000')) throw unauthenticated('token has no valid subject');
+  if (typeof sub !== 'string' || sub.length === 0 || sub.length > 128 || sub.includes('\u0000'))
+    throw unauthenticated('token has no valid subject');
   if (typeof exp !== 'number' || !Number.isFinite(exp)) throw unauthenticated('token has no expiry');
   if (exp <= now) throw new AppError('TOKEN_EXPIRED', 'token has expired');
   if (typeof iat !== 'number') throw unauthenticated('token has no issue time');

@@ -104,10 +104,7 @@ export class FirebaseVerifier implements TokenVerifier {
 
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new AppError('AUTH_UNAVAILABLE', 'identity provider did not answer in time')),
-        this.timeoutMs,
-      );
+      timer = setTimeout(() => reject(new AppError('AUTH_UNAVAILABLE', 'identity provider did not answer in time')), this.timeoutMs);
     });
     let decoded: Record<string, unknown>;
     try {

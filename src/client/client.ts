@@ -24,7 +24,17 @@ import type { FlushOptions, SyncClientEvents, SyncClientOptions } from './option
 import { Pusher } from './pusher.js';
 import type { LocalStore } from './store.js';
 import { createTransport } from './transports.js';
-import type { Budget, BudgetCreateEvent, Category, Expense, OutboundEvent, OutboxEntry, Participant, QueuedEvent, RecordKind } from './types.js';
+import type {
+  Budget,
+  BudgetCreateEvent,
+  Category,
+  Expense,
+  OutboundEvent,
+  OutboxEntry,
+  Participant,
+  QueuedEvent,
+  RecordKind,
+} from './types.js';
 import * as check from './values.js';
 
 export type { FlushOptions, SyncClientEvents, SyncClientOptions } from './options.js';
@@ -58,10 +68,13 @@ export class SyncClient extends TypedEmitter<SyncClientEvents> {
       e.running = true;
       e.stopping = new AbortController();
       await this.follower.load();
-      e.transport = createTransport(e, this.follower.sink(() => {
-        this.pusher.wake();
-        this.pusher.kick();
-      }));
+      e.transport = createTransport(
+        e,
+        this.follower.sink(() => {
+          this.pusher.wake();
+          this.pusher.kick();
+        }),
+      );
       e.transport.start();
       this.pusher.kick();
     });
@@ -105,7 +118,10 @@ export class SyncClient extends TypedEmitter<SyncClientEvents> {
     await e.retryUntil(() => this.follower.discover(), deadline);
     const targets = new Map<string, number>();
     for (const budgetId of [...cursors.keys()]) {
-      const seq = await e.retryUntil(() => e.http.lastSequence(budgetId, e.signal).catch((err: unknown) => this.follower.lostAccess(budgetId, err)), deadline);
+      const seq = await e.retryUntil(
+        () => e.http.lastSequence(budgetId, e.signal).catch((err: unknown) => this.follower.lostAccess(budgetId, err)),
+        deadline,
+      );
       if (seq !== undefined) targets.set(budgetId, seq);
     }
     await e.waitUntil(async () => [...targets].every(([id, seq]) => (cursors.get(id) ?? Infinity) >= seq), deadline, 'the stream');
@@ -154,7 +170,14 @@ export class SyncClient extends TypedEmitter<SyncClientEvents> {
   /** Creates a budget (offline too); it reaches the server through `POST /budget`. */
   async createBudget(input: { title: string; details?: string | null; id?: string }): Promise<BudgetCreateEvent> {
     const budgetId = input.id === undefined ? crypto.randomUUID() : check.uuid(input.id, 'id');
-    const event: BudgetCreateEvent = { eventId: crypto.randomUUID(), eventType: 'budget.create', budgetId, recordId: budgetId, when: this.e.now(), title: check.text(input.title, 'title', 200) };
+    const event: BudgetCreateEvent = {
+      eventId: crypto.randomUUID(),
+      eventType: 'budget.create',
+      budgetId,
+      recordId: budgetId,
+      when: this.e.now(),
+      title: check.text(input.title, 'title', 200),
+    };
     if (input.details !== undefined) event.details = input.details === null ? null : check.text(input.details, 'details', 2000, 0);
     return this.enqueue(event);
   }
@@ -171,10 +194,17 @@ export class SyncClient extends TypedEmitter<SyncClientEvents> {
   }
 
   async categoryAdd(budgetId: string, input: { name: string; allocate: string; id?: string }): Promise<OutboundEvent> {
-    return this.add(budgetId, 'category.add', input.id, { name: check.text(input.name, 'name', 200), allocate: check.money(input.allocate, 'allocate') });
+    return this.add(budgetId, 'category.add', input.id, {
+      name: check.text(input.name, 'name', 200),
+      allocate: check.money(input.allocate, 'allocate'),
+    });
   }
 
-  async categoryEdit(budgetId: string, categoryId: string, changes: EditFields<Pick<Category, 'name' | 'allocate'>>): Promise<OutboundEvent> {
+  async categoryEdit(
+    budgetId: string,
+    categoryId: string,
+    changes: EditFields<Pick<Category, 'name' | 'allocate'>>,
+  ): Promise<OutboundEvent> {
     const fields: Partial<OutboundEvent> = {};
     if (changes.name !== undefined) fields.name = check.text(changes.name, 'name', 200);
     if (changes.allocate !== undefined) fields.allocate = check.money(changes.allocate, 'allocate');
@@ -185,7 +215,10 @@ export class SyncClient extends TypedEmitter<SyncClientEvents> {
     return this.edit('category.delete', budgetId, categoryId, {});
   }
 
-  async expenseAdd(budgetId: string, input: { categoryId: string; date: string; amount: string; note?: string | null; id?: string }): Promise<OutboundEvent> {
+  async expenseAdd(
+    budgetId: string,
+    input: { categoryId: string; date: string; amount: string; note?: string | null; id?: string },
+  ): Promise<OutboundEvent> {
     const fields: Partial<OutboundEvent> = {
       categoryId: check.uuid(input.categoryId, 'categoryId'),
       date: check.date(input.date, 'date'),
@@ -195,7 +228,11 @@ export class SyncClient extends TypedEmitter<SyncClientEvents> {
     return this.add(budgetId, 'expense.add', input.id, fields);
   }
 
-  async expenseEdit(budgetId: string, expenseId: string, changes: EditFields<Pick<Expense, 'categoryId' | 'date' | 'amount' | 'note'>>): Promise<OutboundEvent> {
+  async expenseEdit(
+    budgetId: string,
+    expenseId: string,
+    changes: EditFields<Pick<Expense, 'categoryId' | 'date' | 'amount' | 'note'>>,
+  ): Promise<OutboundEvent> {
     const fields: Partial<OutboundEvent> = {};
     if (changes.categoryId !== undefined) fields.categoryId = check.uuid(changes.categoryId, 'categoryId');
     if (changes.date !== undefined) fields.date = check.date(changes.date, 'date');
@@ -211,7 +248,10 @@ export class SyncClient extends TypedEmitter<SyncClientEvents> {
   // ---- membership (online only: plain HTTP) ------------------------------------------------
 
   /** An invite token for the budget (any member may invite). */
-  createInvite(budgetId: string, options: { expiresInSeconds?: number; maxUses?: number } = {}): Promise<{ token: string; expiresAt: number }> {
+  createInvite(
+    budgetId: string,
+    options: { expiresInSeconds?: number; maxUses?: number } = {},
+  ): Promise<{ token: string; expiresAt: number }> {
     return this.e.http.createInvite(check.uuid(budgetId, 'budgetId'), options);
   }
 
@@ -230,30 +270,52 @@ export class SyncClient extends TypedEmitter<SyncClientEvents> {
 
   // ---- internals: edits ---------------------------------------------------------------------
 
-  private async add(budgetId: string, eventType: 'category.add' | 'expense.add', id: string | undefined, fields: Partial<OutboundEvent>): Promise<OutboundEvent> {
+  private async add(
+    budgetId: string,
+    eventType: 'category.add' | 'expense.add',
+    id: string | undefined,
+    fields: Partial<OutboundEvent>,
+  ): Promise<OutboundEvent> {
     const bid = check.uuid(budgetId, 'budgetId');
     const recordId = id === undefined ? crypto.randomUUID() : check.uuid(id, 'id');
-    return this.e.locked(async () => {
-      if (!(await this.e.store.get('local', 'budget', bid, bid))) throw new Error(`no budget ${bid} here`);
-      const event: OutboundEvent = { eventId: crypto.randomUUID(), eventType, budgetId: bid, recordId, when: this.e.now(), ...fields };
-      await this.e.outbox.enqueue(event);
-      return event;
-    }).then((ev) => this.queued(ev));
+    return this.e
+      .locked(async () => {
+        if (!(await this.e.store.get('local', 'budget', bid, bid))) throw new Error(`no budget ${bid} here`);
+        const event: OutboundEvent = { eventId: crypto.randomUUID(), eventType, budgetId: bid, recordId, when: this.e.now(), ...fields };
+        await this.e.outbox.enqueue(event);
+        return event;
+      })
+      .then((ev) => this.queued(ev));
   }
 
-  private async edit(eventType: OutboundEvent['eventType'], budgetId: string, recordId: string, fields: Partial<OutboundEvent>): Promise<OutboundEvent> {
+  private async edit(
+    eventType: OutboundEvent['eventType'],
+    budgetId: string,
+    recordId: string,
+    fields: Partial<OutboundEvent>,
+  ): Promise<OutboundEvent> {
     const bid = check.uuid(budgetId, 'budgetId');
     const rid = check.uuid(recordId, 'recordId');
     const isDelete = eventType.endsWith('.delete');
     if (!isDelete && Object.keys(fields).length === 0) throw new TypeError(`${eventType} needs at least one field to change`);
     const kind = eventType.split('.')[0] as RecordKind;
-    return this.e.locked(async () => {
-      const current = await this.e.store.get('local', kind, bid, rid);
-      if (!current || !('version' in current)) throw new Error(`no ${kind} ${rid} in budget ${bid} here`);
-      const event: OutboundEvent = { eventId: crypto.randomUUID(), eventType, budgetId: bid, recordId: rid, when: this.e.now(), version: current.version, ...fields };
-      await this.e.outbox.enqueue(event);
-      return event;
-    }).then((ev) => this.queued(ev));
+    return this.e
+      .locked(async () => {
+        const current = await this.e.store.get('local', kind, bid, rid);
+        if (!current || !('version' in current)) throw new Error(`no ${kind} ${rid} in budget ${bid} here`);
+        const event: OutboundEvent = {
+          eventId: crypto.randomUUID(),
+          eventType,
+          budgetId: bid,
+          recordId: rid,
+          when: this.e.now(),
+          version: current.version,
+          ...fields,
+        };
+        await this.e.outbox.enqueue(event);
+        return event;
+      })
+      .then((ev) => this.queued(ev));
   }
 
   private async enqueue<E extends QueuedEvent>(event: E): Promise<E> {

@@ -9,7 +9,10 @@ import type { TokenSource } from './token.js';
 import type { Budget, OutboundEvent, Participant, PushMode, PushResult, Snapshot, StreamEvent } from './types.js';
 import type { CreatedBudget } from './outbox.js';
 
-export type FetchLike = (url: string, init: { method: string; headers: Record<string, string>; body?: string; signal?: AbortSignal }) => Promise<{
+export type FetchLike = (
+  url: string,
+  init: { method: string; headers: Record<string, string>; body?: string; signal?: AbortSignal },
+) => Promise<{
   status: number;
   headers: { get(name: string): string | null };
   text(): Promise<string>;
@@ -106,7 +109,12 @@ export class HttpApi {
         call.abort();
       }, timeoutMs);
       try {
-        res = await this.fetchFn(`${this.base}${path}`, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }), signal: call.signal });
+        res = await this.fetchFn(`${this.base}${path}`, {
+          method,
+          headers,
+          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+          signal: call.signal,
+        });
         text = await res.text();
       } catch (err) {
         if (signal?.aborted) throw new AbortedError();
@@ -134,7 +142,8 @@ export class HttpApi {
   }
 
   async lastSequence(budgetId: string, signal?: AbortSignal): Promise<number> {
-    return (await this.request<{ lastSequence: number }>('GET', `/budgets/${budgetId}/last-event-sequence`, undefined, signal)).body.lastSequence;
+    return (await this.request<{ lastSequence: number }>('GET', `/budgets/${budgetId}/last-event-sequence`, undefined, signal)).body
+      .lastSequence;
   }
 
   async push(events: OutboundEvent[], mode: PushMode, signal?: AbortSignal): Promise<PushResult[]> {
@@ -156,7 +165,12 @@ export class HttpApi {
     let key: string | null = null;
     do {
       const page: { budgets: Budget[]; nextKey: string | null } = (
-        await this.request<{ budgets: Budget[]; nextKey: string | null }>('GET', `/budgets?count=500${key ? `&key=${key}` : ''}`, undefined, signal)
+        await this.request<{ budgets: Budget[]; nextKey: string | null }>(
+          'GET',
+          `/budgets?count=500${key ? `&key=${key}` : ''}`,
+          undefined,
+          signal,
+        )
       ).body;
       all.push(...page.budgets);
       key = page.nextKey;
@@ -164,7 +178,10 @@ export class HttpApi {
     return all;
   }
 
-  async createInvite(budgetId: string, options: { expiresInSeconds?: number; maxUses?: number } = {}): Promise<{ token: string; expiresAt: number }> {
+  async createInvite(
+    budgetId: string,
+    options: { expiresInSeconds?: number; maxUses?: number } = {},
+  ): Promise<{ token: string; expiresAt: number }> {
     return (await this.request<{ token: string; expiresAt: number }>('POST', `/budgets/${budgetId}/invites`, options)).body;
   }
 
@@ -192,5 +209,11 @@ function safeJson(text: string): unknown {
 function toHttpError(status: number, body: unknown, retryAfter: string | null): HttpError {
   const error = (body as { error?: { code?: string; message?: string; details?: { path: string; message: string }[] } } | undefined)?.error;
   const seconds = retryAfter === null ? NaN : Number(retryAfter);
-  return new HttpError(status, error?.code ?? `HTTP_${status}`, error?.message ?? `HTTP ${status}`, error?.details, Number.isFinite(seconds) ? seconds * 1000 : undefined);
+  return new HttpError(
+    status,
+    error?.code ?? `HTTP_${status}`,
+    error?.message ?? `HTTP ${status}`,
+    error?.details,
+    Number.isFinite(seconds) ? seconds * 1000 : undefined,
+  );
 }

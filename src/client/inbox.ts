@@ -90,7 +90,9 @@ export class Inbox {
 
   /** Forgets a budget; returns its events that never reached the server (they are lost). */
   async drop(budgetId: string): Promise<QueuedEvent[]> {
-    const discarded = (await this.store.outbox()).filter((e) => e.event.budgetId === budgetId && e.acceptedSequence === undefined).map((e) => e.event);
+    const discarded = (await this.store.outbox())
+      .filter((e) => e.event.budgetId === budgetId && e.acceptedSequence === undefined)
+      .map((e) => e.event);
     await this.store.dropBudget(budgetId);
     this.view.forget(budgetId);
     return discarded;
@@ -147,7 +149,8 @@ export class Inbox {
         touch('participant', recordId);
         if (participant.role === 'owner') {
           const budget = await this.store.get('server', 'budget', budgetId, budgetId);
-          if (budget && budget.ownerId !== participant.userId) await this.store.put('server', 'budget', { ...budget, ownerId: participant.userId });
+          if (budget && budget.ownerId !== participant.userId)
+            await this.store.put('server', 'budget', { ...budget, ownerId: participant.userId });
           touch('budget', budgetId);
         }
         return undefined;

@@ -21,7 +21,17 @@
  */
 import type { LocalStore } from './store.js';
 import { type Touched, type LocalView, isWide, targetOf } from './view.js';
-import type { AnyRecord, Budget, BudgetCreateEvent, EventError, OutboxEntry, Participant, PushResult, QueuedEvent, RecordKind } from './types.js';
+import type {
+  AnyRecord,
+  Budget,
+  BudgetCreateEvent,
+  EventError,
+  OutboxEntry,
+  Participant,
+  PushResult,
+  QueuedEvent,
+  RecordKind,
+} from './types.js';
 
 /** `budget.create` is always the first event of a budget's stream (PROTOCOL.md "The change stream"). */
 export const BUDGET_CREATE_SEQUENCE = 1;
@@ -69,7 +79,13 @@ export interface CreatedBudget {
 }
 
 const emptySettlement = (): Settlement => ({
-  confirmed: [], conflicts: [], rejected: [], retry: [], deletedBudgets: [], suspectBudgets: [], createdBudgets: [],
+  confirmed: [],
+  conflicts: [],
+  rejected: [],
+  retry: [],
+  deletedBudgets: [],
+  suspectBudgets: [],
+  createdBudgets: [],
 });
 
 export class Outbox {
@@ -254,7 +270,8 @@ export class Outbox {
   async confirmedByStream(budgetId: string, cursor: number, streamEventIds: readonly string[]): Promise<QueuedEvent[]> {
     const seen = new Set(streamEventIds);
     const done = (await this.store.outbox()).filter(
-      (e) => e.event.budgetId === budgetId && ((e.acceptedSequence !== undefined && e.acceptedSequence <= cursor) || seen.has(e.event.eventId)),
+      (e) =>
+        e.event.budgetId === budgetId && ((e.acceptedSequence !== undefined && e.acceptedSequence <= cursor) || seen.has(e.event.eventId)),
     );
     await this.store.removeOutbox(done.map((e) => e.event.eventId));
     return done.map((e) => e.event);

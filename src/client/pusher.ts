@@ -63,7 +63,10 @@ export class Pusher {
         } else {
           const transport = e.transport;
           if (!transport) return;
-          const results = await transport.push(batch.entries.map((x) => x.event as OutboundEvent), e.options.pushMode ?? 'stopOnError');
+          const results = await transport.push(
+            batch.entries.map((x) => x.event as OutboundEvent),
+            e.options.pushMode ?? 'stopOnError',
+          );
           settled = await e.locked(() => e.outbox.settle(batch.entries, results));
         }
         this.backoff.reset();
@@ -87,7 +90,13 @@ export class Pusher {
     const event = entry.event as BudgetCreateEvent;
     let answer: { created: CreatedBudget; replayed: boolean };
     try {
-      const body = { eventId: event.eventId, id: event.budgetId, title: event.title, when: event.when, ...(event.details === undefined ? {} : { details: event.details }) };
+      const body = {
+        eventId: event.eventId,
+        id: event.budgetId,
+        title: event.title,
+        when: event.when,
+        ...(event.details === undefined ? {} : { details: event.details }),
+      };
       answer = await e.http.createBudget(body, e.signal);
     } catch (err) {
       if (!(err instanceof HttpError) || err.transient || err.status === 401) throw err;

@@ -37,7 +37,8 @@ function isCalendarDate(v: string): boolean {
 
 /** Non-empty text up to `max` characters. */
 export function text(value: string, field: string, max: number, min = 1): string {
-  if (typeof value !== 'string' || value.length < min || value.length > max) throw new TypeError(`${field} must be ${min}..${max} characters`);
+  if (typeof value !== 'string' || value.length < min || value.length > max)
+    throw new TypeError(`${field} must be ${min}..${max} characters`);
   return value;
 }
 
@@ -49,10 +50,11 @@ export function jwtClaims(token: string): { exp?: number; sub?: string; user_id?
   const part = token.split('.')[1];
   if (!part) return undefined;
   try {
-    const b64 = part.replace(/-/g, '+').replace(/_/g, '/').padEnd(Math.ceil(part.length / 4) * 4, '=');
-    const json = decodeURIComponent(
-      Array.from(atob(b64), (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0')}`).join(''),
-    );
+    const b64 = part
+      .replace(/-/g, '+')
+      .replace(/_/g, '/')
+      .padEnd(Math.ceil(part.length / 4) * 4, '=');
+    const json = decodeURIComponent(Array.from(atob(b64), (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0')}`).join(''));
     const claims: unknown = JSON.parse(json);
     return typeof claims === 'object' && claims !== null ? (claims as { exp?: number; sub?: string }) : undefined;
   } catch {

@@ -45,7 +45,8 @@ export function targetOf(e: QueuedEvent): { kind: RecordKind; id: string } {
 }
 
 /** True when the event changes more than its own record (so the whole budget is recomputed). */
-export const isWide = (e: QueuedEvent) => e.eventType === 'budget.create' || e.eventType === 'budget.delete' || e.eventType === 'category.delete';
+export const isWide = (e: QueuedEvent) =>
+  e.eventType === 'budget.create' || e.eventType === 'budget.delete' || e.eventType === 'category.delete';
 
 export class LocalView {
   private readonly hints = new Map<string, AnyRecord | null>();
@@ -121,10 +122,33 @@ export class LocalView {
     const me = this.userId();
     if (e.eventType === 'budget.create') {
       if (kind === 'budget') {
-        return rec ?? ({ id: e.budgetId, title: e.title, details: e.details ?? null, ownerId: me, createdBy: me, version: 1, createdAt: e.when, updatedAt: e.when } satisfies Budget);
+        return (
+          rec ??
+          ({
+            id: e.budgetId,
+            title: e.title,
+            details: e.details ?? null,
+            ownerId: me,
+            createdBy: me,
+            version: 1,
+            createdAt: e.when,
+            updatedAt: e.when,
+          } satisfies Budget)
+        );
       }
       if (kind === 'participant' && id === me) {
-        return rec ?? ({ userId: me, budgetId: e.budgetId, role: 'owner', joinedAt: e.when, firstName: null, lastName: null, photo: null } satisfies Participant);
+        return (
+          rec ??
+          ({
+            userId: me,
+            budgetId: e.budgetId,
+            role: 'owner',
+            joinedAt: e.when,
+            firstName: null,
+            lastName: null,
+            photo: null,
+          } satisfies Participant)
+        );
       }
       return rec;
     }
@@ -134,11 +158,28 @@ export class LocalView {
     if (action === 'add') {
       if (rec) return rec;
       if (e.eventType === 'category.add') {
-        return { id, budgetId: e.budgetId, name: e.name ?? '', allocate: e.allocate ?? '0.00', createdBy: me, version: 1, createdAt: e.when, updatedAt: e.when } satisfies Category;
+        return {
+          id,
+          budgetId: e.budgetId,
+          name: e.name ?? '',
+          allocate: e.allocate ?? '0.00',
+          createdBy: me,
+          version: 1,
+          createdAt: e.when,
+          updatedAt: e.when,
+        } satisfies Category;
       }
       return {
-        id, budgetId: e.budgetId, categoryId: e.categoryId ?? '', date: e.date ?? '', amount: e.amount ?? '0.00', note: e.note ?? null,
-        createdBy: me, version: 1, createdAt: e.when, updatedAt: e.when,
+        id,
+        budgetId: e.budgetId,
+        categoryId: e.categoryId ?? '',
+        date: e.date ?? '',
+        amount: e.amount ?? '0.00',
+        note: e.note ?? null,
+        createdBy: me,
+        version: 1,
+        createdAt: e.when,
+        updatedAt: e.when,
       } satisfies Expense;
     }
     if (!rec || !('version' in e) || e.version === undefined) return rec;

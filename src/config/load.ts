@@ -20,7 +20,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     if (value !== undefined && value !== '') raw[key] = value;
   }
   const converted = Value.Convert(ConfigSchema, Value.Default(ConfigSchema, raw));
-  const problems = [...Value.Errors(ConfigSchema, converted)].map((e) => `${e.path.slice(1)}: ${e.message} (got ${JSON.stringify(e.value)})`);
+  const problems = [...Value.Errors(ConfigSchema, converted)].map(
+    (e) => `${e.path.slice(1)}: ${e.message} (got ${JSON.stringify(e.value)})`,
+  );
   if (problems.length === 0) problems.push(...crossChecks(converted as Config));
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(converted as Config);

@@ -33,7 +33,8 @@ export const ConfigSchema = Type.Object({
     minimum: 1,
     maximum: 200,
     default: 10,
-    description: 'Request connections per instance; the fan-out adds 6 of its own (4 log readers, 1 notifier, 1 LISTEN). More do not add write throughput (commits serialise per budget).',
+    description:
+      'Request connections per instance; the fan-out adds 6 of its own (4 log readers, 1 notifier, 1 LISTEN). More do not add write throughput (commits serialise per budget).',
   }),
   DATABASE_MIGRATE: Type.Boolean({
     default: false,
@@ -50,7 +51,10 @@ export const ConfigSchema = Type.Object({
   ),
   FIREBASE_PROJECT_ID: Type.Optional(Type.String({ minLength: 1, description: 'Firebase project whose ID tokens are accepted.' })),
   FIREBASE_SERVICE_ACCOUNT_BASE64: Type.Optional(
-    Type.String({ minLength: 1, description: 'Service-account JSON, base64 (standard or URL-safe). Optional: verification needs only the project id.' }),
+    Type.String({
+      minLength: 1,
+      description: 'Service-account JSON, base64 (standard or URL-safe). Optional: verification needs only the project id.',
+    }),
   ),
   FIREBASE_AUTH_EMULATOR_HOST: Type.Optional(
     Type.String({ minLength: 1, description: '`host:port` of the Firebase Auth emulator (read by firebase-admin too).' }),
@@ -69,30 +73,71 @@ export const ConfigSchema = Type.Object({
   BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, default: 1048576, description: 'Largest accepted HTTP body (413 above).' }),
   PARTICIPANT_LIMIT: Type.Integer({ minimum: 1, maximum: 1000, default: 10, description: 'Most participants a budget may have.' }),
   INVITE_TTL_SECONDS: Type.Integer({ minimum: 60, default: 604800, description: 'Default lifetime of an invite token (7 days).' }),
-  RATE_LIMIT_MAX: Type.Integer({ minimum: 1, default: 600, description: 'HTTP requests per user (or IP when unauthenticated) per window.' }),
+  RATE_LIMIT_MAX: Type.Integer({
+    minimum: 1,
+    default: 600,
+    description: 'HTTP requests per user (or IP when unauthenticated) per window.',
+  }),
   RATE_LIMIT_WINDOW_MS: Type.Integer({ minimum: 1000, default: 60000, description: 'HTTP rate-limit window.' }),
   LONGPOLL_MAX_WAIT_SECONDS: Type.Integer({ minimum: 0, maximum: 60, default: 60, description: 'Upper bound of `GET /events?wait=`.' }),
 
   WS_MAX_PAYLOAD_BYTES: Type.Integer({ minimum: 1024, default: 262144, description: 'Largest socket frame (close 1009 above).' }),
   WS_HEARTBEAT_MS: Type.Integer({ minimum: 1000, default: 25000, description: 'Ping interval; a peer that misses one ping is dropped.' }),
-  WS_HIGH_WATER_BYTES: Type.Integer({ minimum: 1024, default: 1048576, description: 'Stop sending to a socket whose send buffer passes this.' }),
-  WS_HARD_LIMIT_BYTES: Type.Integer({ minimum: 1024, default: 8388608, description: 'Close a socket (4503) whose send buffer passes this.' }),
-  WS_SLOW_TIMEOUT_MS: Type.Integer({ minimum: 1000, default: 30000, description: 'Close a socket (4503) that stays above the high-water mark this long.' }),
+  WS_HIGH_WATER_BYTES: Type.Integer({
+    minimum: 1024,
+    default: 1048576,
+    description: 'Stop sending to a socket whose send buffer passes this.',
+  }),
+  WS_HARD_LIMIT_BYTES: Type.Integer({
+    minimum: 1024,
+    default: 8388608,
+    description: 'Close a socket (4503) whose send buffer passes this.',
+  }),
+  WS_SLOW_TIMEOUT_MS: Type.Integer({
+    minimum: 1000,
+    default: 30000,
+    description: 'Close a socket (4503) that stays above the high-water mark this long.',
+  }),
   WS_MAX_CONNECTIONS: Type.Integer({ minimum: 1, default: 50000, description: 'Sockets per instance (4429 above).' }),
   WS_MAX_CONNECTIONS_PER_USER: Type.Integer({ minimum: 1, default: 20, description: 'Sockets per user per instance (4429 above).' }),
-  WS_MAX_MESSAGES_PER_SECOND: Type.Integer({ minimum: 1, default: 50, description: 'Client messages per socket per second, averaged over 5 s (4429 above).' }),
+  WS_MAX_MESSAGES_PER_SECOND: Type.Integer({
+    minimum: 1,
+    default: 50,
+    description: 'Client messages per socket per second, averaged over 5 s (4429 above).',
+  }),
 
-  NOTIFY_CHANNEL: Type.String({ minLength: 1, maxLength: 63, pattern: '^[a-z_][a-z0-9_]*$', default: 'budget_sync', description: 'LISTEN/NOTIFY channel shared by all instances.' }),
-  SAFETY_POLL_MS: Type.Integer({ minimum: 100, default: 2000, description: 'How often subscribed budgets are compared with the log, in case a NOTIFY was lost.' }),
-  LISTENER_HEARTBEAT_MS: Type.Integer({ minimum: 100, default: 1000, description: 'Heartbeat NOTIFY interval; the listener is rebuilt after 3 missed heartbeats.' }),
+  NOTIFY_CHANNEL: Type.String({
+    minLength: 1,
+    maxLength: 63,
+    pattern: '^[a-z_][a-z0-9_]*$',
+    default: 'budget_sync',
+    description: 'LISTEN/NOTIFY channel shared by all instances.',
+  }),
+  SAFETY_POLL_MS: Type.Integer({
+    minimum: 100,
+    default: 2000,
+    description: 'How often subscribed budgets are compared with the log, in case a NOTIFY was lost.',
+  }),
+  LISTENER_HEARTBEAT_MS: Type.Integer({
+    minimum: 100,
+    default: 1000,
+    description: 'Heartbeat NOTIFY interval; the listener is rebuilt after 3 missed heartbeats.',
+  }),
 
   SHUTDOWN_GRACE_MS: Type.Integer({ minimum: 0, default: 10000, description: 'Time in-flight requests get after SIGTERM.' }),
 
-  S3_BUCKET: Type.Optional(Type.String({ minLength: 1, description: 'Photo bucket. Unset: photo routes answer 503 `STORAGE_NOT_CONFIGURED`.' })),
+  S3_BUCKET: Type.Optional(
+    Type.String({ minLength: 1, description: 'Photo bucket. Unset: photo routes answer 503 `STORAGE_NOT_CONFIGURED`.' }),
+  ),
   S3_REGION: Type.String({ minLength: 1, default: 'us-east-1', description: 'Region of the bucket.' }),
   S3_ENDPOINT: Type.Optional(Type.String({ minLength: 1, description: 'Endpoint of an S3-compatible store (MinIO, R2, …).' })),
   S3_FORCE_PATH_STYLE: Type.Boolean({ default: false, description: 'Path-style bucket addressing (most S3-compatible stores).' }),
-  CDN_BASE_URL: Type.Optional(Type.String({ minLength: 1, description: 'Public base URL that serves the bucket\'s `public/` prefix (CloudFront origin path `/public`).' })),
+  CDN_BASE_URL: Type.Optional(
+    Type.String({
+      minLength: 1,
+      description: "Public base URL that serves the bucket's `public/` prefix (CloudFront origin path `/public`).",
+    }),
+  ),
   PHOTO_UPLOAD_TTL_SECONDS: Type.Integer({ minimum: 60, maximum: 3600, default: 900, description: 'Lifetime of a presigned upload URL.' }),
 });
 

@@ -41,7 +41,13 @@ export async function startEmbeddedPostgres(options: {
     createPostgresUser: isRoot,
     // fsync stays on: the durability of an accepted event is the product. Connections sized for two
     // instances plus a test run's parallel files.
-    postgresFlags: ['-c', 'max_connections=300', '-c', 'listen_addresses=127.0.0.1', ...Object.entries(options.settings ?? {}).flatMap(([k, v]) => ['-c', `${k}=${v}`])],
+    postgresFlags: [
+      '-c',
+      'max_connections=300',
+      '-c',
+      'listen_addresses=127.0.0.1',
+      ...Object.entries(options.settings ?? {}).flatMap(([k, v]) => ['-c', `${k}=${v}`]),
+    ],
     onLog: (m: string) => options.onLog?.(m),
     onError: (m: unknown) => options.onLog?.(String(m)),
   });

@@ -31,6 +31,7 @@ export function isUnavailable(err: unknown): boolean {
  */
 export function toAppError(err: unknown): AppError {
   if (err instanceof AppError) return err;
-  if (isUnavailable(err)) return new AppError('DATABASE_UNAVAILABLE', 'the database is unavailable, retry later', undefined, { cause: err });
+  if (isUnavailable(err))
+    return new AppError('DATABASE_UNAVAILABLE', 'the database is unavailable, retry later', undefined, { cause: err });
   return new AppError('INTERNAL', 'internal error', undefined, { cause: err });
 }

@@ -49,7 +49,11 @@ export async function buildApp(services: Services, plugins: RoutePlugin[] = []):
 
   await app.register(swagger, {
     openapi: {
-      info: { title: 'budget-sync', version: '1', description: 'Real-time sync server for offline-first budgeting apps. See docs/protocol.md.' },
+      info: {
+        title: 'budget-sync',
+        version: '1',
+        description: 'Real-time sync server for offline-first budgeting apps. See docs/protocol.md.',
+      },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'Firebase ID token' } } },
       security: [{ bearer: [] }],
     },

@@ -19,7 +19,8 @@ export function toHttpError(err: FastifyError | Error): AppError {
   if (fe.validation) {
     const details = fe.validation.map((v) => ({
       path: `${fe.validationContext ? `${fe.validationContext}` : ''}${v.instancePath || ''}`,
-      message: v.params && 'additionalProperty' in v.params ? `unknown field ${String(v.params.additionalProperty)}` : (v.message ?? 'invalid'),
+      message:
+        v.params && 'additionalProperty' in v.params ? `unknown field ${String(v.params.additionalProperty)}` : (v.message ?? 'invalid'),
     }));
     return new AppError('VALIDATION_FAILED', 'the request does not match its schema', details);
   }

@@ -37,14 +37,22 @@ export class Metrics {
 
   // Real-time fan-out (src/realtime).
   readonly socketsConnected = new Gauge({ name: 'ws_sockets_connected', help: 'Open /sync sockets.', registers: [this.registry] });
-  readonly subscriptions = new Gauge({ name: 'ws_subscriptions', help: 'Live budget subscriptions on open sockets.', registers: [this.registry] });
+  readonly subscriptions = new Gauge({
+    name: 'ws_subscriptions',
+    help: 'Live budget subscriptions on open sockets.',
+    registers: [this.registry],
+  });
   readonly socketCloses = new Counter({
     name: 'ws_closes_total',
     help: 'Sockets closed by the server, by close code (1001 draining, 4000 protocol, 4401 auth, 4429 limits, 4503 slow).',
     labelNames: ['code'] as const,
     registers: [this.registry],
   });
-  readonly eventsDelivered = new Counter({ name: 'ws_events_delivered_total', help: 'Stream events sent on sockets.', registers: [this.registry] });
+  readonly eventsDelivered = new Counter({
+    name: 'ws_events_delivered_total',
+    help: 'Stream events sent on sockets.',
+    registers: [this.registry],
+  });
   readonly deliveryLag = new Histogram({
     name: 'ws_delivery_lag_seconds',
     help: 'Commit to send: now minus the serverTime of the oldest event in each `events` message.',
@@ -63,7 +71,11 @@ export class Metrics {
     buckets: LATENCY_BUCKETS,
     registers: [this.registry],
   });
-  readonly logReads = new Counter({ name: 'realtime_log_reads_total', help: 'Budget pages read from the event log by the hub (one per budget per wake-up and page).', registers: [this.registry] });
+  readonly logReads = new Counter({
+    name: 'realtime_log_reads_total',
+    help: 'Budget pages read from the event log by the hub (one per budget per wake-up and page).',
+    registers: [this.registry],
+  });
   readonly memoryPages = new Counter({
     name: 'realtime_memory_pages_total',
     help: "Budget pages sent from this instance's own commits without reading the log (the log read them back in the commit's statement).",
@@ -74,10 +86,26 @@ export class Metrics {
     help: 'Queries the hub ran for those pages (the wake-ups of one event-loop turn share one).',
     registers: [this.registry],
   });
-  readonly listenerState = new Gauge({ name: 'realtime_listener_listening', help: '1 while the LISTEN connection is up and echoing heartbeats, else 0.', registers: [this.registry] });
-  readonly listenerRebuilds = new Counter({ name: 'realtime_listener_rebuilds_total', help: 'LISTEN connections thrown away by the watchdog and built anew.', registers: [this.registry] });
-  readonly notifiesSent = new Counter({ name: 'realtime_notifies_sent_total', help: 'pg_notify payloads sent (pointers, membership, heartbeats).', registers: [this.registry] });
-  readonly notifyFailures = new Counter({ name: 'realtime_notify_failures_total', help: 'Notifier transactions that failed (retried; the safety poll covers pointers).', registers: [this.registry] });
+  readonly listenerState = new Gauge({
+    name: 'realtime_listener_listening',
+    help: '1 while the LISTEN connection is up and echoing heartbeats, else 0.',
+    registers: [this.registry],
+  });
+  readonly listenerRebuilds = new Counter({
+    name: 'realtime_listener_rebuilds_total',
+    help: 'LISTEN connections thrown away by the watchdog and built anew.',
+    registers: [this.registry],
+  });
+  readonly notifiesSent = new Counter({
+    name: 'realtime_notifies_sent_total',
+    help: 'pg_notify payloads sent (pointers, membership, heartbeats).',
+    registers: [this.registry],
+  });
+  readonly notifyFailures = new Counter({
+    name: 'realtime_notify_failures_total',
+    help: 'Notifier transactions that failed (retried; the safety poll covers pointers).',
+    registers: [this.registry],
+  });
 
   /** Set by the real-time side: reads `pg_notification_queue_usage()` when metrics are scraped. */
   notifyQueueProbe: (() => Promise<number>) | undefined;

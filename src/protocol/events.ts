@@ -30,12 +30,31 @@ const obj = (props: Record<string, TSchema>) => Type.Object(props, { additionalP
 
 /** Per type: the schema of the whole event and the fields that make up its content. */
 const TYPE_SCHEMAS = {
-  'budget.edit': obj({ ...common, ...optionalRecordId, version: Version, title: Type.Optional(Text(1, LIMITS.title)), details: Type.Optional(Type.Union([Text(0, LIMITS.details), Type.Null()])) }),
+  'budget.edit': obj({
+    ...common,
+    ...optionalRecordId,
+    version: Version,
+    title: Type.Optional(Text(1, LIMITS.title)),
+    details: Type.Optional(Type.Union([Text(0, LIMITS.details), Type.Null()])),
+  }),
   'budget.delete': obj({ ...common, ...optionalRecordId, version: Version }),
   'category.add': obj({ ...common, recordId: Uuid, name: Text(1, LIMITS.name), allocate: Money }),
-  'category.edit': obj({ ...common, recordId: Uuid, version: Version, name: Type.Optional(Text(1, LIMITS.name)), allocate: Type.Optional(Money) }),
+  'category.edit': obj({
+    ...common,
+    recordId: Uuid,
+    version: Version,
+    name: Type.Optional(Text(1, LIMITS.name)),
+    allocate: Type.Optional(Money),
+  }),
   'category.delete': obj({ ...common, recordId: Uuid, version: Version }),
-  'expense.add': obj({ ...common, recordId: Uuid, categoryId: Uuid, date: DateString, amount: Money, note: Type.Optional(Type.Union([Text(0, LIMITS.note), Type.Null()])) }),
+  'expense.add': obj({
+    ...common,
+    recordId: Uuid,
+    categoryId: Uuid,
+    date: DateString,
+    amount: Money,
+    note: Type.Optional(Type.Union([Text(0, LIMITS.note), Type.Null()])),
+  }),
   'expense.edit': obj({
     ...common,
     recordId: Uuid,
@@ -163,7 +182,11 @@ export function parseClientEvent(raw: unknown): ParsedEvent {
 
 function fingerprint(event: Omit<ClientEvent, 'fingerprint'>): string {
   const { eventId: _id, when: _when, fingerprint: _f, ...content } = event as ClientEvent;
-  const canonical = JSON.stringify(Object.keys(content).sort().map((k) => [k, content[k as keyof typeof content]]));
+  const canonical = JSON.stringify(
+    Object.keys(content)
+      .sort()
+      .map((k) => [k, content[k as keyof typeof content]]),
+  );
   return createHash('sha256').update(canonical).digest('base64url').slice(0, 32);
 }
 

@@ -20,7 +20,15 @@ import { hasEventId } from '../protocol/events.js';
 import type { AccessBatcher } from '../sync/access-batch.js';
 import type { Processor } from '../sync/processor.js';
 import type { Hub, MembershipTarget } from './hub.js';
-import { type ClientMessage, type MessageRef, type RevokeReason, type ServerMessage, errorMessage, parseFrame, withId } from './messages.js';
+import {
+  type ClientMessage,
+  type MessageRef,
+  type RevokeReason,
+  type ServerMessage,
+  errorMessage,
+  parseFrame,
+  withId,
+} from './messages.js';
 import { Bucket } from './bucket.js';
 import { type EventsMessage, SocketSubscription, type SubscriptionSocket } from './subscription.js';
 
@@ -214,7 +222,8 @@ export class Connection implements SubscriptionSocket, MembershipTarget {
       const e = toAppError(err);
       if (e.statusCode >= 500) this.deps.log.error({ err, type: m.type, connectionId: this.id }, 'socket message failed');
       this.send(errorMessage(e, m.id));
-      if (e.code === 'VALIDATION_FAILED' && !this.invalid.take()) this.close(4000, new AppError('INVALID_MESSAGE', 'too many invalid messages'));
+      if (e.code === 'VALIDATION_FAILED' && !this.invalid.take())
+        this.close(4000, new AppError('INVALID_MESSAGE', 'too many invalid messages'));
     }
   }
 
@@ -253,7 +262,9 @@ export class Connection implements SubscriptionSocket, MembershipTarget {
   private async push(id: MessageRef, events: unknown[], mode: 'stopOnError' | 'independent' | undefined): Promise<void> {
     const missing = events.findIndex((e) => !hasEventId(e));
     if (missing !== -1) {
-      throw new AppError('VALIDATION_FAILED', 'every event needs a UUID eventId', [{ path: `/events/${missing}/eventId`, message: 'must be a UUID' }]);
+      throw new AppError('VALIDATION_FAILED', 'every event needs a UUID eventId', [
+        { path: `/events/${missing}/eventId`, message: 'must be a UUID' },
+      ]);
     }
     const results = await this.deps.processor.push(events, this.userId, mode ?? 'stopOnError');
     for (const r of results) this.deps.metrics.pushEvents.inc({ status: r.status });
@@ -275,10 +286,13 @@ export class Connection implements SubscriptionSocket, MembershipTarget {
   private armExpiry(): void {
     if (this.expiry) clearTimeout(this.expiry);
     const ms = this.principal.expiresAt - Date.now();
-    this.expiry = setTimeout(() => {
-      if (Date.now() < this.principal.expiresAt) return this.armExpiry();
-      this.close(4401, new AppError('TOKEN_EXPIRED', 'the token expired; reconnect with a fresh one (or send `auth` before expiry)'));
-    }, Math.min(Math.max(ms, 0), MAX_TIMER_MS));
+    this.expiry = setTimeout(
+      () => {
+        if (Date.now() < this.principal.expiresAt) return this.armExpiry();
+        this.close(4401, new AppError('TOKEN_EXPIRED', 'the token expired; reconnect with a fresh one (or send `auth` before expiry)'));
+      },
+      Math.min(Math.max(ms, 0), MAX_TIMER_MS),
+    );
     this.expiry.unref();
   }
 

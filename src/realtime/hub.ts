@@ -96,7 +96,10 @@ export class Hub implements ChangeSink, StreamWaiter {
     private readonly sql: Sql,
     private readonly options: HubOptions,
   ) {
-    this.reconciler = new MembershipReconciler(sql, { tell: (userId, budgetId, change) => this.tell(userId, budgetId, change), log: options.log });
+    this.reconciler = new MembershipReconciler(sql, {
+      tell: (userId, budgetId, change) => this.tell(userId, budgetId, change),
+      log: options.log,
+    });
   }
 
   /** ChangeSink: called by the Processor and Membership after COMMIT. */
@@ -171,7 +174,17 @@ export class Hub implements ChangeSink, StreamWaiter {
   add(sub: Subscriber): void {
     let b = this.budgets.get(sub.budgetId);
     if (!b) {
-      b = { id: sub.budgetId, subs: new Set(), head: 0, force: false, reading: false, again: false, wokenAt: 0, local: new LocalCommits(), commits: [] };
+      b = {
+        id: sub.budgetId,
+        subs: new Set(),
+        head: 0,
+        force: false,
+        reading: false,
+        again: false,
+        wokenAt: 0,
+        local: new LocalCommits(),
+        commits: [],
+      };
       this.budgets.set(sub.budgetId, b);
     }
     b.subs.add(sub);
@@ -331,7 +344,11 @@ export class Hub implements ChangeSink, StreamWaiter {
     try {
       this.options.metrics.logQueries.inc();
       this.options.metrics.logReads.inc(jobs.length);
-      pages = await readStreams(this.sql, jobs.map((j) => ({ budgetId: j.b.id, after: j.from })), PAGE_SIZE);
+      pages = await readStreams(
+        this.sql,
+        jobs.map((j) => ({ budgetId: j.b.id, after: j.from })),
+        PAGE_SIZE,
+      );
     } catch (err) {
       // The safety poll wakes these budgets again within SAFETY_POLL_MS.
       this.options.log.warn({ err, budgets: jobs.length }, 'stream read failed');

@@ -14,11 +14,19 @@ import type { PushResult, StreamEvent } from '../protocol/events.js';
 import { LIMITS, Uuid } from '../protocol/primitives.js';
 
 /** The client's reference of a message, echoed as `id` in answers and `ref` in errors. */
-const MessageId = Type.Union([Type.String({ minLength: 1, maxLength: 128 }), Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })]);
+const MessageId = Type.Union([
+  Type.String({ minLength: 1, maxLength: 128 }),
+  Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
+]);
 const strict = { additionalProperties: false } as const;
 
 const Subscribe = Type.Object(
-  { type: Type.Literal('subscribe'), budgetId: Uuid, after: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }), id: Type.Optional(MessageId) },
+  {
+    type: Type.Literal('subscribe'),
+    budgetId: Uuid,
+    after: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
+    id: Type.Optional(MessageId),
+  },
   strict,
 );
 const Unsubscribe = Type.Object({ type: Type.Literal('unsubscribe'), budgetId: Uuid, id: Type.Optional(MessageId) }, strict);
@@ -34,7 +42,10 @@ const Push = Type.Object(
   strict,
 );
 // Firebase ID tokens are ~1 KB; 8 KB leaves room without letting `auth` carry a novel.
-const Auth = Type.Object({ type: Type.Literal('auth'), token: Type.String({ minLength: 1, maxLength: 8192 }), id: Type.Optional(MessageId) }, strict);
+const Auth = Type.Object(
+  { type: Type.Literal('auth'), token: Type.String({ minLength: 1, maxLength: 8192 }), id: Type.Optional(MessageId) },
+  strict,
+);
 const Ping = Type.Object({ type: Type.Literal('ping'), id: Type.Optional(MessageId) }, strict);
 
 export type SubscribeMessage = Static<typeof Subscribe>;
@@ -58,12 +69,18 @@ export type Parsed = { ok: true; message: ClientMessage } | { ok: false; error: 
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const invalid = (message: string, ref?: MessageRef, details?: ErrorDetail[]): Parsed =>
-  ref === undefined ? { ok: false, error: new AppError('INVALID_MESSAGE', message, details) } : { ok: false, error: new AppError('INVALID_MESSAGE', message, details), ref };
+  ref === undefined
+    ? { ok: false, error: new AppError('INVALID_MESSAGE', message, details) }
+    : { ok: false, error: new AppError('INVALID_MESSAGE', message, details), ref };
 
 /** One frame → a checked client message, or the error to answer with (never throws). */
 export function parseFrame(data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): Parsed {
   if (isBinary) return invalid('binary frames are not part of the protocol; send JSON text');
-  const text = Buffer.isBuffer(data) ? data.toString('utf8') : Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data).toString('utf8');
+  const text = Buffer.isBuffer(data)
+    ? data.toString('utf8')
+    : Array.isArray(data)
+      ? Buffer.concat(data).toString('utf8')
+      : Buffer.from(data).toString('utf8');
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -75,7 +92,10 @@ export function parseFrame(data: Buffer | ArrayBuffer | Buffer[], isBinary: bool
   const type = value.type;
   if (typeof type !== 'string' || !Object.hasOwn(CHECKERS, type)) {
     // Never stringify a non-string `type`: 10,000 levels of nesting overflow JSON.stringify's stack.
-    return invalid(typeof type === 'string' ? `unknown message type ${JSON.stringify(type.slice(0, 40))}` : 'the message `type` must be a string', ref);
+    return invalid(
+      typeof type === 'string' ? `unknown message type ${JSON.stringify(type.slice(0, 40))}` : 'the message `type` must be a string',
+      ref,
+    );
   }
   const checker = CHECKERS[type as keyof typeof CHECKERS];
   if (!checker.Check(value)) {
@@ -102,7 +122,8 @@ export type ServerMessage =
 export type RevokeReason = 'left' | 'removed' | 'deleted';
 
 /** `{...}` with `id` only when the client gave one. */
-export const withId = <T extends object>(body: T, id: MessageRef | undefined): T & { id?: MessageRef } => (id === undefined ? body : { ...body, id });
+export const withId = <T extends object>(body: T, id: MessageRef | undefined): T & { id?: MessageRef } =>
+  id === undefined ? body : { ...body, id };
 
 /** The `error` message of an AppError, with the client's reference when known. */
 export function errorMessage(err: AppError, ref?: MessageRef): ServerMessage {

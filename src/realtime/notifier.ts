@@ -85,7 +85,8 @@ export class Notifier {
     if (!had) this.pointers.set(p.budgetId, { sequence: p.sequence, committedAt: p.committedAt });
     else {
       if (p.sequence > had.sequence) had.sequence = p.sequence;
-      if (p.committedAt !== undefined && (had.committedAt === undefined || p.committedAt < had.committedAt)) had.committedAt = p.committedAt;
+      if (p.committedAt !== undefined && (had.committedAt === undefined || p.committedAt < had.committedAt))
+        had.committedAt = p.committedAt;
     }
   }
 
@@ -102,7 +103,9 @@ export class Notifier {
 
   private async sendLoop(): Promise<void> {
     while (this.pending && !this.closed) {
-      const pointers: CommittedPointer[] = [...this.pointers].map(([budgetId, p]) => (p.committedAt === undefined ? { budgetId, sequence: p.sequence } : { budgetId, sequence: p.sequence, committedAt: p.committedAt }));
+      const pointers: CommittedPointer[] = [...this.pointers].map(([budgetId, p]) =>
+        p.committedAt === undefined ? { budgetId, sequence: p.sequence } : { budgetId, sequence: p.sequence, committedAt: p.committedAt },
+      );
       const membership = this.membership;
       const heartbeat = this.heartbeat;
       this.pointers = new Map();

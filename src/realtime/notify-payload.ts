@@ -27,13 +27,21 @@ type WireMembership = [string, string, 'a' | 'r'];
 
 /** One or more payloads, each < 8000 bytes, that together carry the notice. */
 export function encodeNotice(notice: Notice): string[] {
-  const head = notice.heartbeat === undefined ? `{"i":${JSON.stringify(notice.instanceId)}` : `{"i":${JSON.stringify(notice.instanceId)},"h":${notice.heartbeat}`;
+  const head =
+    notice.heartbeat === undefined
+      ? `{"i":${JSON.stringify(notice.instanceId)}`
+      : `{"i":${JSON.stringify(notice.instanceId)},"h":${notice.heartbeat}`;
   const items: { kind: 'p' | 'm'; json: string }[] = [
     ...notice.pointers.map((p) => ({
       kind: 'p' as const,
-      json: JSON.stringify((p.committedAt === undefined ? [p.budgetId, p.sequence] : [p.budgetId, p.sequence, p.committedAt]) satisfies WirePointer),
+      json: JSON.stringify(
+        (p.committedAt === undefined ? [p.budgetId, p.sequence] : [p.budgetId, p.sequence, p.committedAt]) satisfies WirePointer,
+      ),
     })),
-    ...notice.membership.map((m) => ({ kind: 'm' as const, json: JSON.stringify([m.userId, m.budgetId, m.change === 'added' ? 'a' : 'r'] satisfies WireMembership) })),
+    ...notice.membership.map((m) => ({
+      kind: 'm' as const,
+      json: JSON.stringify([m.userId, m.budgetId, m.change === 'added' ? 'a' : 'r'] satisfies WireMembership),
+    })),
   ];
   const payloads: string[] = [];
   let p: string[] = [];
@@ -71,7 +79,11 @@ export function decodeNotice(payload: string): Notice | undefined {
   if (Array.isArray(o.p)) {
     for (const x of o.p) {
       if (Array.isArray(x) && typeof x[0] === 'string' && Number.isSafeInteger(x[1])) {
-        notice.pointers.push(Number.isSafeInteger(x[2]) ? { budgetId: x[0], sequence: x[1] as number, committedAt: x[2] as number } : { budgetId: x[0], sequence: x[1] as number });
+        notice.pointers.push(
+          Number.isSafeInteger(x[2])
+            ? { budgetId: x[0], sequence: x[1] as number, committedAt: x[2] as number }
+            : { budgetId: x[0], sequence: x[1] as number },
+        );
       }
     }
   }

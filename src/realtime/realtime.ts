@@ -89,7 +89,15 @@ export class Realtime {
   /** The sockets need the write path, which needs the hub as its sink: hence a second step. */
   attach(processor: Processor, verifier: TokenVerifier): RoutePlugin {
     const { config, sql, metrics } = this.options;
-    this.sockets = new Sockets({ config, hub: this.hub, processor, access: new AccessBatcher(sql), verifier, metrics, log: this.options.log.child({ component: 'socket' }) });
+    this.sockets = new Sockets({
+      config,
+      hub: this.hub,
+      processor,
+      access: new AccessBatcher(sql),
+      verifier,
+      metrics,
+      log: this.options.log.child({ component: 'socket' }),
+    });
     return socketRoute(this.sockets);
   }
 

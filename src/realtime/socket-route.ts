@@ -37,7 +37,12 @@ const UPGRADE_TIMEOUT_MS = 10_000;
  * below shared by all sockets, heap per idle socket went from 11.3 to 6.7 KB (heap snapshots of
  * one instance at 1,000 and 3,000 sockets). `onError` does what the plugin's errorHandler does.
  */
-function releaseUpgrade(ws: WebSocket, req: FastifyRequest, res: ServerResponse | undefined, onError: (this: WebSocket, err: Error) => void): void {
+function releaseUpgrade(
+  ws: WebSocket,
+  req: FastifyRequest,
+  res: ServerResponse | undefined,
+  onError: (this: WebSocket, err: Error) => void,
+): void {
   const tcp = req.raw.socket as Socket | null;
   if (res && tcp && res.socket === tcp) res.detachSocket(tcp);
   ws.removeAllListeners('error');

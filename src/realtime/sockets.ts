@@ -84,7 +84,10 @@ export class Sockets {
     if (this.heartbeat) clearInterval(this.heartbeat);
     if (this.drainPoller) clearInterval(this.drainPoller);
     const all = [...this.connections];
-    const closed = all.map((c) => new Promise<void>((resolve) => (c.socket.readyState === c.socket.CLOSED ? resolve() : c.socket.once('close', () => resolve()))));
+    const closed = all.map(
+      (c) =>
+        new Promise<void>((resolve) => (c.socket.readyState === c.socket.CLOSED ? resolve() : c.socket.once('close', () => resolve()))),
+    );
     for (const c of all) c.close(1001, new AppError('SERVER_DRAINING', 'this instance is shutting down; reconnect to another'));
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([Promise.all(closed), new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))]);

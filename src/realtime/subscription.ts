@@ -101,7 +101,7 @@ class PageMessages {
     let end = start;
     let bytes = 0;
     let reason: RevokeReason | undefined;
-    for (;; end++) {
+    for (; ; end++) {
       const e = page[end] as StreamEvent;
       bytes += eventJson(e).length;
       if (e.eventType === 'budget.delete') reason = 'deleted';
@@ -224,7 +224,11 @@ export class OnceWaiter implements Subscriber {
     for (let j = i; j < page.length; j++) {
       const reason = revokeReason(page[j] as StreamEvent, this.userId);
       if (reason) {
-        this.finish(reason === 'deleted' ? new AppError('BUDGET_NOT_FOUND', 'the budget was deleted') : new AppError('NOT_PARTICIPANT', 'not a participant of this budget'));
+        this.finish(
+          reason === 'deleted'
+            ? new AppError('BUDGET_NOT_FOUND', 'the budget was deleted')
+            : new AppError('NOT_PARTICIPANT', 'not a participant of this budget'),
+        );
         return 'done';
       }
     }

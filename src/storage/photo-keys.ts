@@ -56,7 +56,11 @@ const trimBase = (base: string): string => base.replace(/\/+$/, '');
 /** `public/photos/u/id` → `<base>/photos/u/id`. Each segment is URL-encoded (an encoded uid's `%` becomes `%25`). */
 export function publicKeyToCdnUrl(cdnBaseUrl: string, key: string): string {
   if (!key.startsWith(`${PUBLIC}/`)) throw new Error(`not a public key: ${key}`);
-  const path = key.slice(PUBLIC.length + 1).split('/').map(encodeURIComponent).join('/');
+  const path = key
+    .slice(PUBLIC.length + 1)
+    .split('/')
+    .map(encodeURIComponent)
+    .join('/');
   return `${trimBase(cdnBaseUrl)}/${path}`;
 }
 

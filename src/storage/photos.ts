@@ -103,7 +103,7 @@ export class Photos {
     const old = replaced.previousKey;
     if (old && old !== target) {
       if (isPublicKeyOf(old, uid)) await this.discard(old, 'replaced photo');
-      else this.log.warn({ uid, key: old }, 'replaced photo key is outside the user\'s photo prefix; left in place');
+      else this.log.warn({ uid, key: old }, "replaced photo key is outside the user's photo prefix; left in place");
     }
     await this.discard(key, 'confirmed upload');
     return { photo };

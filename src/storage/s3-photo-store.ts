@@ -45,7 +45,12 @@ export class S3PhotoStore implements PhotoStore {
   ) {}
 
   async presignUpload(input: { key: string; contentType: string; size: number; expiresInSeconds: number }): Promise<PresignedUpload> {
-    const command = new PutObjectCommand({ Bucket: this.bucket, Key: input.key, ContentType: input.contentType, ContentLength: input.size });
+    const command = new PutObjectCommand({
+      Bucket: this.bucket,
+      Key: input.key,
+      ContentType: input.contentType,
+      ContentLength: input.size,
+    });
     try {
       const url = await getSignedUrl(this.client, command, {
         expiresIn: input.expiresInSeconds,
@@ -109,4 +114,6 @@ function isMissing(err: unknown): boolean {
 }
 
 const unavailable = (err: unknown): AppError =>
-  new AppError('STORAGE_UNAVAILABLE', 'the photo store failed or is unreachable; nothing was changed, retry later', undefined, { cause: err });
+  new AppError('STORAGE_UNAVAILABLE', 'the photo store failed or is unreachable; nothing was changed, retry later', undefined, {
+    cause: err,
+  });

@@ -24,10 +24,18 @@ export async function requireParticipant(sql: Sql | TransactionSql, budgetId: st
  * convergence suite right after a Postgres restart: an existing budget answered as missing (under
  * investigation; the warning says whether the confirmation disagreed). Shared with AccessBatcher.
  */
-export async function confirmRefusal(sql: Sql, budgetId: string, userId: string, row: AccessRow | undefined): Promise<AccessRow | undefined> {
+export async function confirmRefusal(
+  sql: Sql,
+  budgetId: string,
+  userId: string,
+  row: AccessRow | undefined,
+): Promise<AccessRow | undefined> {
   if (!refused(row)) return row;
   const again = await sql.begin((tx) => accessRow(tx, budgetId, userId, false));
-  if (!refused(again)) process.emitWarning(`access to budget ${budgetId} for ${userId} read as refused, then granted on a second read`, { code: 'BUDGET_SYNC_ACCESS_RECHECK' });
+  if (!refused(again))
+    process.emitWarning(`access to budget ${budgetId} for ${userId} read as refused, then granted on a second read`, {
+      code: 'BUDGET_SYNC_ACCESS_RECHECK',
+    });
   return again;
 }
 

@@ -18,7 +18,12 @@ export class Refusal {
 
 const rejected = (code: ErrorCode, message: string) => new Refusal('rejected', code, message);
 const conflict = (code: 'VERSION_CONFLICT' | 'RECORD_DELETED', record: AnyRecord | null) =>
-  new Refusal('conflict', code, code === 'VERSION_CONFLICT' ? 'version does not match the current record' : 'the record was deleted', record);
+  new Refusal(
+    'conflict',
+    code,
+    code === 'VERSION_CONFLICT' ? 'version does not match the current record' : 'the record was deleted',
+    record,
+  );
 
 export interface ApplyContext {
   tx: TransactionSql;
@@ -80,7 +85,13 @@ type AppendedRow<T extends Row> = T & { record: AnyRecord | null; cascade_ids: s
  * `sequence` (and the budget's head, when `bump`). Built, not sent: the caller awaits it alone
  * (`changeAndAppend`) or sends a batch's statements together (`pipelineChanges`).
  */
-function appendStatement(ctx: ApplyContext, e: ClientEvent, spec: ChangeSpec, sequence: number, bump: boolean): PendingQuery<AppendedRow<Row>[]> {
+function appendStatement(
+  ctx: ApplyContext,
+  e: ClientEvent,
+  spec: ChangeSpec,
+  sequence: number,
+  bump: boolean,
+): PendingQuery<AppendedRow<Row>[]> {
   const { tx, writer } = ctx;
   const { change, record, cascade } = spec;
   const json = tx.unsafe(RECORD_JSON[record]);
@@ -100,7 +111,14 @@ function appendStatement(ctx: ApplyContext, e: ClientEvent, spec: ChangeSpec, se
 }
 
 /** The stream event of an appended row, recorded with the writer. */
-function appendedEvent(ctx: ApplyContext, e: ClientEvent, row: AppendedRow<Row>, sequence: number, bump: boolean, cascade: boolean): StreamEvent {
+function appendedEvent(
+  ctx: ApplyContext,
+  e: ClientEvent,
+  row: AppendedRow<Row>,
+  sequence: number,
+  bump: boolean,
+  cascade: boolean,
+): StreamEvent {
   const { writer } = ctx;
   const event: StreamEvent = {
     sequence,
@@ -126,7 +144,11 @@ const bumps = (ctx: ApplyContext, e: ClientEvent) => ctx.lastForBudget === true 
  * Runs `spec.change` and, if it matched a row, appends the log row in the same statement. Returns
  * the changed row, or undefined when nothing matched.
  */
-async function changeAndAppend<T extends Row>(ctx: ApplyContext, e: ClientEvent, spec: ChangeSpec): Promise<{ row: T; event: StreamEvent } | undefined> {
+async function changeAndAppend<T extends Row>(
+  ctx: ApplyContext,
+  e: ClientEvent,
+  spec: ChangeSpec,
+): Promise<{ row: T; event: StreamEvent } | undefined> {
   const sequence = ctx.writer.nextSequence(e.budgetId);
   const bump = bumps(ctx, e);
   const [row] = await appendStatement(ctx, e, spec, sequence, bump);

@@ -116,8 +116,15 @@ export class Membership {
       writer.track(row.id, 0);
       const budget = toBudget(row);
       await writer.append(tx, {
-        budgetId: row.id, eventId: input.eventId, eventType: 'budget.create', recordId: row.id, actorId,
-        when: input.when, version: 1, record: budget, fingerprint,
+        budgetId: row.id,
+        eventId: input.eventId,
+        eventType: 'budget.create',
+        recordId: row.id,
+        actorId,
+        when: input.when,
+        version: 1,
+        record: budget,
+        fingerprint,
       });
       const participant = await this.addParticipant(tx, writer, row.id, actorId, 'owner', input.when);
       membership.push({ userId: actorId, budgetId: row.id, change: 'added' });
@@ -129,8 +136,15 @@ export class Membership {
     await tx`INSERT INTO participants (budget_id, user_id, role, joined_at) VALUES (${budgetId}, ${userId}, ${role}, ${writer.serverTime})`;
     const participant = toParticipant((await participantRow(tx, budgetId, userId)) as ParticipantRow);
     await writer.append(tx, {
-      budgetId, eventId: randomUUID(), eventType: 'participant.add', recordId: userId, actorId: userId,
-      when, version: null, record: participant, fingerprint: SERVER_FINGERPRINT,
+      budgetId,
+      eventId: randomUUID(),
+      eventType: 'participant.add',
+      recordId: userId,
+      actorId: userId,
+      when,
+      version: null,
+      record: participant,
+      fingerprint: SERVER_FINGERPRINT,
     });
     return participant;
   }
@@ -184,8 +198,15 @@ export class Membership {
           UPDATE budgets SET deleted_at = ${writer.serverTime}, version = version + 1, updated_at = ${writer.serverTime}
           WHERE id = ${budgetId} RETURNING *`;
         await writer.append(tx, {
-          budgetId, eventId: randomUUID(), eventType: 'budget.delete', recordId: budgetId, actorId,
-          when: writer.serverTime, version: (row as BudgetRow).version, record: null, fingerprint: SERVER_FINGERPRINT,
+          budgetId,
+          eventId: randomUUID(),
+          eventType: 'budget.delete',
+          recordId: budgetId,
+          actorId,
+          when: writer.serverTime,
+          version: (row as BudgetRow).version,
+          record: null,
+          fingerprint: SERVER_FINGERPRINT,
         });
       } else {
         await this.removeParticipant(tx, writer, budgetId, actorId, actorId);
@@ -212,8 +233,15 @@ export class Membership {
   private async removeParticipant(tx: TransactionSql, writer: StreamWriter, budgetId: string, userId: string, actorId: string) {
     await tx`DELETE FROM participants WHERE budget_id = ${budgetId} AND user_id = ${userId}`;
     await writer.append(tx, {
-      budgetId, eventId: randomUUID(), eventType: 'participant.remove', recordId: userId, actorId,
-      when: writer.serverTime, version: null, record: null, fingerprint: SERVER_FINGERPRINT,
+      budgetId,
+      eventId: randomUUID(),
+      eventType: 'participant.remove',
+      recordId: userId,
+      actorId,
+      when: writer.serverTime,
+      version: null,
+      record: null,
+      fingerprint: SERVER_FINGERPRINT,
     });
   }
 
@@ -231,12 +259,22 @@ export class Membership {
       writer.track(budgetId, access.budget.last_sequence);
       const [row] = await tx<BudgetRow[]>`
         UPDATE budgets SET owner_id = ${userId} WHERE id = ${budgetId} RETURNING *`;
-      for (const [uid, role] of [[actorId, 'member'], [userId, 'owner']] as const) {
+      for (const [uid, role] of [
+        [actorId, 'member'],
+        [userId, 'owner'],
+      ] as const) {
         await tx`UPDATE participants SET role = ${role} WHERE budget_id = ${budgetId} AND user_id = ${uid}`;
         const participant = toParticipant((await participantRow(tx, budgetId, uid)) as ParticipantRow);
         await writer.append(tx, {
-          budgetId, eventId: randomUUID(), eventType: 'participant.role', recordId: uid, actorId,
-          when: writer.serverTime, version: null, record: participant, fingerprint: SERVER_FINGERPRINT,
+          budgetId,
+          eventId: randomUUID(),
+          eventType: 'participant.role',
+          recordId: uid,
+          actorId,
+          when: writer.serverTime,
+          version: null,
+          record: participant,
+          fingerprint: SERVER_FINGERPRINT,
         });
       }
       return { budget: toBudget(row as BudgetRow) };

@@ -1,7 +1,14 @@
 import { type Sql, type TransactionSql, pgArray } from '../db/sql.js';
 import type { BudgetRow } from '../db/rows.js';
 import { AppError } from '../errors/app-error.js';
-import { type ClientEvent, type ParsedEvent, type PushMode, type PushResult, type StreamEvent, parseClientEvent } from '../protocol/events.js';
+import {
+  type ClientEvent,
+  type ParsedEvent,
+  type PushMode,
+  type PushResult,
+  type StreamEvent,
+  parseClientEvent,
+} from '../protocol/events.js';
 import { isUnavailable } from '../db/pg-errors.js';
 import { type ApplyContext, Refusal, applyEvent, pipelineChanges, pipelinable } from './apply-event.js';
 import { participantIds } from './access.js';
@@ -120,7 +127,14 @@ export class Processor {
       const locked = tx<BudgetRow[]>`SELECT * FROM budgets WHERE id = ANY(${pgArray(budgetIds)}::uuid[]) ORDER BY id FOR UPDATE`.execute();
       const members = tx<{ budget_id: string }[]>`
         SELECT budget_id FROM participants WHERE user_id = ${actorId} AND budget_id = ANY(${pgArray(budgetIds)}::uuid[])`.execute();
-      const [budgetRows, memberRows, receipts] = await Promise.all([locked, members, readReceipts(tx, events.map((e) => e.eventId))]);
+      const [budgetRows, memberRows, receipts] = await Promise.all([
+        locked,
+        members,
+        readReceipts(
+          tx,
+          events.map((e) => e.eventId),
+        ),
+      ]);
       const budgets = new Map(budgetRows.map((b) => [b.id, b]));
       writer = new StreamWriter(Date.now());
       for (const b of budgets.values()) writer.track(b.id, b.last_sequence);
@@ -228,7 +242,14 @@ async function applyInOrder(b: Batch, events: ClientEvent[], mode: PushMode, del
 
 function contextOf(b: Batch, e: ClientEvent): ApplyContext {
   const budget = b.budgets.get(e.budgetId) as BudgetRow;
-  return { tx: b.tx, actorId: b.actorId, budget, writer: b.writer, now: b.writer.serverTime, lastForBudget: b.lastOf.get(e.budgetId) === e };
+  return {
+    tx: b.tx,
+    actorId: b.actorId,
+    budget,
+    writer: b.writer,
+    now: b.writer.serverTime,
+    lastForBudget: b.lastOf.get(e.budgetId) === e,
+  };
 }
 
 function answer(e: ClientEvent, outcome: StreamEvent | Refusal): PushResult {

@@ -137,7 +137,14 @@ export class Reads {
       budgetId,
       from,
       to,
-      categories: rows.map((r) => ({ categoryId: r.id, name: r.name, allocate: r.allocate, spent: r.spent, remaining: r.remaining, count: r.count })),
+      categories: rows.map((r) => ({
+        categoryId: r.id,
+        name: r.name,
+        allocate: r.allocate,
+        spent: r.spent,
+        remaining: r.remaining,
+        count: r.count,
+      })),
       totals: { ...(totals as { allocate: string; spent: string; remaining: string }), count: rows.reduce((n, r) => n + r.count, 0) },
     };
   }
@@ -163,7 +170,11 @@ export async function readStream(sql: Sql, budgetId: string, after: number, limi
  * turn): a LATERAL index range scan per budget, so each costs what `readStream` would. Returns the
  * pages by budget id, ascending; budgets with nothing after their cursor are absent.
  */
-export async function readStreams(sql: Sql, reads: { budgetId: string; after: number }[], limit: number): Promise<Map<string, StreamEvent[]>> {
+export async function readStreams(
+  sql: Sql,
+  reads: { budgetId: string; after: number }[],
+  limit: number,
+): Promise<Map<string, StreamEvent[]>> {
   const rows = await sql<EventRow[]>`
     SELECT e.* FROM unnest(${pgArray(reads.map((r) => r.budgetId))}::uuid[], ${pgArray(reads.map((r) => r.after))}::bigint[]) AS v(budget_id, after)
     CROSS JOIN LATERAL (

@@ -22,7 +22,12 @@ const failure = (claims: Record<string, unknown>): AppError => {
 
 t.test('valid claims map to a Principal', async (t) => {
   t.same(principalFromClaims(base, NOW_MS), { uid: 'u1', expiresAt: (NOW + 3600) * 1000 }, 'no email/name keys when absent');
-  t.same(principalFromClaims(with_({ email: 'a@b.c', name: 'Ann' }), NOW_MS), { uid: 'u1', expiresAt: (NOW + 3600) * 1000, email: 'a@b.c', name: 'Ann' });
+  t.same(principalFromClaims(with_({ email: 'a@b.c', name: 'Ann' }), NOW_MS), {
+    uid: 'u1',
+    expiresAt: (NOW + 3600) * 1000,
+    email: 'a@b.c',
+    name: 'Ann',
+  });
   const odd = principalFromClaims(with_({ email: 42, name: null }), NOW_MS);
   t.notOk('email' in odd || 'name' in odd, 'non-string email/name are dropped');
   t.equal(principalFromClaims(with_({ sub: 'x'.repeat(128) }), NOW_MS).uid.length, 128, '128-char subject is allowed');
@@ -33,13 +38,23 @@ t.test('valid claims map to a Principal', async (t) => {
 });
 
 t.test('subject', async (t) => {
-  for (const [name, sub] of [['missing', undefined], ['empty', ''], ['too long', 'x'.repeat(129)], ['not a string', 7]] as const) {
+  for (const [name, sub] of [
+    ['missing', undefined],
+    ['empty', ''],
+    ['too long', 'x'.repeat(129)],
+    ['not a string', 7],
+  ] as const) {
     t.match(failure(with_({ sub })), { code: 'UNAUTHENTICATED', statusCode: 401, message: 'token has no valid subject' }, name);
   }
 });
 
 t.test('expiry', async (t) => {
-  for (const [name, exp] of [['missing', undefined], ['string', String(NOW + 60)], ['NaN', Number.NaN], ['Infinity', Number.POSITIVE_INFINITY]] as const) {
+  for (const [name, exp] of [
+    ['missing', undefined],
+    ['string', String(NOW + 60)],
+    ['NaN', Number.NaN],
+    ['Infinity', Number.POSITIVE_INFINITY],
+  ] as const) {
     t.match(failure(with_({ exp })), { code: 'UNAUTHENTICATED', message: 'token has no expiry' }, name);
   }
   t.match(failure(with_({ exp: NOW })), { code: 'TOKEN_EXPIRED', statusCode: 401, message: 'token has expired' }, 'exp == now is expired');
@@ -53,8 +68,15 @@ t.test('iat and auth_time may not lie beyond the skew in the future', async (t) 
   t.match(failure(with_({ iat: undefined })), { code: 'UNAUTHENTICATED' }, 'iat is required');
   t.match(failure(with_({ iat: 'yesterday' })), { code: 'UNAUTHENTICATED' }, 'iat must be a number');
   t.ok(principalFromClaims(with_({ auth_time: NOW + CLOCK_SKEW_SECONDS }), NOW_MS), 'auth_time exactly at the skew limit');
-  t.match(failure(with_({ auth_time: NOW + CLOCK_SKEW_SECONDS + 1 })), { code: 'UNAUTHENTICATED', message: 'token authenticated in the future' });
-  t.match(failure(with_({ auth_time: String(NOW) })), { code: 'UNAUTHENTICATED', message: 'token authenticated in the future' }, 'auth_time must be a number');
+  t.match(failure(with_({ auth_time: NOW + CLOCK_SKEW_SECONDS + 1 })), {
+    code: 'UNAUTHENTICATED',
+    message: 'token authenticated in the future',
+  });
+  t.match(
+    failure(with_({ auth_time: String(NOW) })),
+    { code: 'UNAUTHENTICATED', message: 'token authenticated in the future' },
+    'auth_time must be a number',
+  );
 });
 
 t.test('unauthenticated()', async (t) => {

@@ -25,14 +25,21 @@ t.test('mint and verify', async (t) => {
   const token = mintDevToken(SECRET, 'alice', { email: 'alice@example.com', name: 'Alice', ttlSeconds: 120 });
   const principal = await verifier.verify(token);
   t.match(principal, { uid: 'alice', email: 'alice@example.com', name: 'Alice' });
-  t.ok(principal.expiresAt >= Math.floor(before / 1000) * 1000 + 120_000 && principal.expiresAt <= Date.now() + 120_000, 'expiry follows ttlSeconds');
+  t.ok(
+    principal.expiresAt >= Math.floor(before / 1000) * 1000 + 120_000 && principal.expiresAt <= Date.now() + 120_000,
+    'expiry follows ttlSeconds',
+  );
 
   const claims = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString()) as Record<string, unknown>;
   t.match(claims, { iss: DEV_ISSUER, sub: 'alice' });
   t.equal(claims.exp, (claims.iat as number) + 120);
   const plain = await verifier.verify(mintDevToken(SECRET, 'bob'));
   t.same(Object.keys(plain).sort(), ['expiresAt', 'uid'], 'no email/name unless given');
-  t.equal(mintDevToken(SECRET, 'bob', { nowMs: 1_000_000 }).split('.')[1], b64({ iss: DEV_ISSUER, sub: 'bob', iat: 1000, auth_time: 1000, exp: 4600 }), 'default ttl is an hour');
+  t.equal(
+    mintDevToken(SECRET, 'bob', { nowMs: 1_000_000 }).split('.')[1],
+    b64({ iss: DEV_ISSUER, sub: 'bob', iat: 1000, auth_time: 1000, exp: 4600 }),
+    'default ttl is an hour',
+  );
 });
 
 t.test('refusals', async (t) => {

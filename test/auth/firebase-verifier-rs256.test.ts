@@ -54,7 +54,7 @@ t.test('valid tokens, checked against the fetched x509 certs', async (t) => {
   t.same(
     google.requests,
     [{ host: 'www.googleapis.com', method: 'GET', path: CERT_PATH, authorization: undefined }],
-    'one unauthenticated GET of Google\'s securetoken cert URL, and no Identity Toolkit call without checkRevoked',
+    "one unauthenticated GET of Google's securetoken cert URL, and no Identity Toolkit call without checkRevoked",
   );
   t.equal((await verifier.verify(sign(idClaims('bob')))).uid, 'bob');
   t.equal(google.requests.length, 1, 'certs are cached per cache-control max-age, not fetched per token');
@@ -69,7 +69,12 @@ t.test('bad tokens are 401s', async (t) => {
     ['unknown kid', sign(idClaims('mallory'), 'no-such-kid'), 'UNAUTHENTICATED', 'bad token signature'],
     ['right key but no kid', signRs256(idClaims('mallory'), keys.keyPem, undefined), 'UNAUTHENTICATED', 'bad token signature'],
     ['unsigned emulator token', unsignedToken(idClaims('mallory')), 'UNAUTHENTICATED', 'bad token signature'],
-    ['expired', sign(idClaims('alice', { iat: now() - 7200, auth_time: now() - 7200, exp: now() - 5 })), 'TOKEN_EXPIRED', 'token has expired'],
+    [
+      'expired',
+      sign(idClaims('alice', { iat: now() - 7200, auth_time: now() - 7200, exp: now() - 5 })),
+      'TOKEN_EXPIRED',
+      'token has expired',
+    ],
     ['other project', sign(idClaims('alice', { aud: 'someone-else' })), 'UNAUTHENTICATED', 'token is for another project'],
     ['future iat (the SDK accepts it)', sign(idClaims('alice', { iat: now() + 3600 })), 'UNAUTHENTICATED', 'token issued in the future'],
     ['no exp (the SDK accepts it)', sign(idClaims('alice', { exp: undefined })), 'UNAUTHENTICATED', 'token has no expiry'],
@@ -122,7 +127,11 @@ t.test('several verifiers coexist, each with its own app', async (t) => {
   const b = new FirebaseVerifier({ projectId: 'another-project', checkRevoked: false, httpAgent: google.agent() });
   const token = sign(idClaims('alice'));
   t.equal((await a.verify(token)).uid, 'alice');
-  t.match(await appError(b.verify(token)), { code: 'UNAUTHENTICATED', message: 'token is for another project' }, 'b checks its own project');
+  t.match(
+    await appError(b.verify(token)),
+    { code: 'UNAUTHENTICATED', message: 'token is for another project' },
+    'b checks its own project',
+  );
   await a.close();
   t.match(await appError(a.verify(token)), { code: 'AUTH_UNAVAILABLE' }, 'a closed verifier refuses to verify');
   const otherProject = signRs256(

@@ -66,13 +66,28 @@ t.test('emulator mode', async (t) => {
 
   t.test('claim failures are 401s', async (t) => {
     const cases: Array<[string, string, string | RegExp, string]> = [
-      ['expired', unsignedToken(idClaims('u-ok', { iat: now() - 7200, auth_time: now() - 7200, exp: now() - 60 })), 'TOKEN_EXPIRED', 'token has expired'],
+      [
+        'expired',
+        unsignedToken(idClaims('u-ok', { iat: now() - 7200, auth_time: now() - 7200, exp: now() - 60 })),
+        'TOKEN_EXPIRED',
+        'token has expired',
+      ],
       ['wrong audience', unsignedToken(idClaims('u-ok', { aud: 'other-project' })), 'UNAUTHENTICATED', 'token is for another project'],
-      ['wrong issuer', unsignedToken(idClaims('u-ok', { iss: 'https://securetoken.google.com/other-project' })), 'UNAUTHENTICATED', 'token has the wrong issuer'],
+      [
+        'wrong issuer',
+        unsignedToken(idClaims('u-ok', { iss: 'https://securetoken.google.com/other-project' })),
+        'UNAUTHENTICATED',
+        'token has the wrong issuer',
+      ],
       ['missing sub', unsignedToken(idClaims('u-ok', { sub: undefined })), 'UNAUTHENTICATED', 'token has no valid subject'],
       ['sub over 128 chars', unsignedToken(idClaims('x'.repeat(129))), 'UNAUTHENTICATED', 'token has no valid subject'],
       ['iat beyond the 60 s skew', unsignedToken(idClaims('u-ok', { iat: now() + 120 })), 'UNAUTHENTICATED', 'token issued in the future'],
-      ['auth_time beyond the skew', unsignedToken(idClaims('u-ok', { auth_time: now() + 3600 })), 'UNAUTHENTICATED', 'token authenticated in the future'],
+      [
+        'auth_time beyond the skew',
+        unsignedToken(idClaims('u-ok', { auth_time: now() + 3600 })),
+        'UNAUTHENTICATED',
+        'token authenticated in the future',
+      ],
       ['missing exp', unsignedToken(idClaims('u-ok', { exp: undefined })), 'UNAUTHENTICATED', 'token has no expiry'],
       ['garbage', 'not-a-jwt', 'UNAUTHENTICATED', 'malformed token'],
       ['empty', '', 'UNAUTHENTICATED', 'missing token'],
@@ -168,9 +183,19 @@ t.test('emulator host on a closed port is a 503', async (t) => {
 });
 
 t.test('construction errors name the setting', async (t) => {
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+  const { privateKey } = generateKeyPairSync('rsa', {
+    modulusLength: 2048,
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+  });
   // The '?' run makes the standard encoding contain '/' (0x3f3f3f → "Pz8/"), so both alphabets are exercised.
-  const account = { type: 'service_account', project_id: PROJECT_ID, private_key: privateKey, client_email: `sa@${PROJECT_ID}.iam.gserviceaccount.com`, client_id: '?'.repeat(12) };
+  const account = {
+    type: 'service_account',
+    project_id: PROJECT_ID,
+    private_key: privateKey,
+    client_email: `sa@${PROJECT_ID}.iam.gserviceaccount.com`,
+    client_id: '?'.repeat(12),
+  };
   const json = JSON.stringify(account);
   const standard = Buffer.from(json).toString('base64');
   const urlSafe = Buffer.from(json).toString('base64url');
@@ -190,9 +215,21 @@ t.test('construction errors name the setting', async (t) => {
     ['not base64', 'not base64!!', /^FIREBASE_SERVICE_ACCOUNT_BASE64: not valid base64$/],
     ['not JSON', secretish, /^FIREBASE_SERVICE_ACCOUNT_BASE64: does not decode to JSON/],
     ['JSON array', Buffer.from('[1]').toString('base64'), /FIREBASE_SERVICE_ACCOUNT_BASE64: does not decode to a JSON object/],
-    ['wrong type', Buffer.from(JSON.stringify({ ...account, type: 'authorized_user' })).toString('base64'), /FIREBASE_SERVICE_ACCOUNT_BASE64: "type" is "authorized_user"/],
-    ['no private key', Buffer.from(JSON.stringify({ ...account, private_key: undefined })).toString('base64'), /FIREBASE_SERVICE_ACCOUNT_BASE64: .*"private_key"/],
-    ['broken private key', Buffer.from(JSON.stringify({ ...account, private_key: 'nope' })).toString('base64'), /FIREBASE_SERVICE_ACCOUNT_BASE64: .*Failed to parse private key/],
+    [
+      'wrong type',
+      Buffer.from(JSON.stringify({ ...account, type: 'authorized_user' })).toString('base64'),
+      /FIREBASE_SERVICE_ACCOUNT_BASE64: "type" is "authorized_user"/,
+    ],
+    [
+      'no private key',
+      Buffer.from(JSON.stringify({ ...account, private_key: undefined })).toString('base64'),
+      /FIREBASE_SERVICE_ACCOUNT_BASE64: .*"private_key"/,
+    ],
+    [
+      'broken private key',
+      Buffer.from(JSON.stringify({ ...account, private_key: 'nope' })).toString('base64'),
+      /FIREBASE_SERVICE_ACCOUNT_BASE64: .*Failed to parse private key/,
+    ],
   ];
   for (const [name, value, message] of bad) {
     let thrown: unknown;
@@ -215,14 +252,29 @@ t.test('construction errors name the setting', async (t) => {
 t.test('error mapping of SDK error shapes', async (t) => {
   const fe = (code: string, message: string): Error => Object.assign(new Error(message), { code });
   const cases: Array<[string, unknown, string]> = [
-    ['offline cert fetch (DNS)', fe('auth/argument-error', 'Error while making request: getaddrinfo ENOTFOUND www.googleapis.com. Error code: ENOTFOUND'), 'AUTH_UNAVAILABLE'],
+    [
+      'offline cert fetch (DNS)',
+      fe('auth/argument-error', 'Error while making request: getaddrinfo ENOTFOUND www.googleapis.com. Error code: ENOTFOUND'),
+      'AUTH_UNAVAILABLE',
+    ],
     ['network error', fe('app/network-error', 'Error while making request: socket hang up. Error code: ECONNRESET'), 'AUTH_UNAVAILABLE'],
     ['network timeout', fe('app/network-timeout', 'Error while making request: timeout of 25000ms exceeded.'), 'AUTH_UNAVAILABLE'],
-    ['no OAuth token for checkRevoked', fe('app/invalid-credential', 'Credential implementation provided to initializeApp() ... failed'), 'AUTH_UNAVAILABLE'],
+    [
+      'no OAuth token for checkRevoked',
+      fe('app/invalid-credential', 'Credential implementation provided to initializeApp() ... failed'),
+      'AUTH_UNAVAILABLE',
+    ],
     ['verify raced close', fe('app/app-deleted', 'Firebase app named "x" has already been deleted.'), 'AUTH_UNAVAILABLE'],
     ['expired', fe('auth/id-token-expired', 'Firebase ID token has expired.'), 'TOKEN_EXPIRED'],
     // A claim value quoted in the SDK's message must not turn a bad token into a 503.
-    ['claim that quotes a network word', fe('auth/argument-error', 'Firebase ID token has incorrect "aud" (audience) claim. Expected "p" but got "Error while making request ECONNREFUSED".'), 'UNAUTHENTICATED'],
+    [
+      'claim that quotes a network word',
+      fe(
+        'auth/argument-error',
+        'Firebase ID token has incorrect "aud" (audience) claim. Expected "p" but got "Error while making request ECONNREFUSED".',
+      ),
+      'UNAUTHENTICATED',
+    ],
     ['unknown error', new Error('boom'), 'UNAUTHENTICATED'],
     ['unlisted firebase code', fe('auth/invalid-id-token', 'The provided ID token is not a valid Firebase ID token.'), 'UNAUTHENTICATED'],
     ['no code but a network-like message', new Error('Error while making request: x'), 'UNAUTHENTICATED'],

@@ -56,7 +56,10 @@ t.test('MemoryStore: layers, copies, outbox, and rollback of a failed transactio
 
 t.test('Backoff: full jitter inside a doubling window, capped, reset; sleep stops on abort', async (t) => {
   const top = new Backoff({ baseMs: 100, capMs: 1000, random: () => 0.999999 });
-  t.same([1, 2, 3, 4, 5, 6].map(() => top.next()), [99, 199, 399, 799, 999, 999]);
+  t.same(
+    [1, 2, 3, 4, 5, 6].map(() => top.next()),
+    [99, 199, 399, 799, 999, 999],
+  );
   t.equal(top.attempts, 6);
   top.reset();
   t.equal(top.next(), 99);
@@ -190,7 +193,10 @@ t.test('inbox: every event type, the cascade, ownership, and the end of a budget
     streamEvent(b, 14, 'participant.role', ME, participant(b, ME, 'member'), { version: null }),
   ];
   t.match(await inbox.apply(b, events), { status: 'applied', cursor: 14, applied: 14 });
-  t.same((await store.list('local', 'category', b)).map((c) => c.name), ['Rent']);
+  t.same(
+    (await store.list('local', 'category', b)).map((c) => c.name),
+    ['Rent'],
+  );
   t.same(await store.list('local', 'expense', b), [], 'cascade applied');
   const local = await store.get('local', 'budget', b, b);
   t.match(local, { title: 'Home', version: 2, ownerId: OTHER }, 'the new owner is the budget owner');

@@ -32,7 +32,11 @@ t.test('revocation over long-poll: removed or deleted budgets are dropped, unsen
   await eventually(() => carolEvents.of('revoked').length > 0, 10_000, 'carol revoked');
   net.state.refuse = undefined;
   t.match(carolEvents.of('revoked')[0], { budgetId, reason: 'removed' });
-  t.same(carolEvents.of('revoked')[0]?.discarded.map((e) => e.eventId), [cat.eventId], 'her unsent edit is reported as lost');
+  t.same(
+    carolEvents.of('revoked')[0]?.discarded.map((e) => e.eventId),
+    [cat.eventId],
+    'her unsent edit is reported as lost',
+  );
   t.same(carolEvents.of('membership'), [{ budgetId, change: 'removed' }]);
   t.same(await carol.budgets(), []);
   t.same(await carol.store.budgetIds(), []);
@@ -44,7 +48,10 @@ t.test('revocation over long-poll: removed or deleted budgets are dropped, unsen
   const aliceEvents = record(alice, 'revoked');
   await alice.budgetDelete(budgetId);
   await alice.flush();
-  t.same(aliceEvents.of('revoked').map((r) => r.reason), ['deleted']);
+  t.same(
+    aliceEvents.of('revoked').map((r) => r.reason),
+    ['deleted'],
+  );
   await eventually(() => bobEvents.of('revoked').length > 0, 10_000, 'bob revoked');
   t.equal(bobEvents.of('revoked')[0]?.reason, 'deleted');
   t.same(await bob.budgets(), []);
@@ -67,10 +74,16 @@ t.test('membership over long-poll: a budget joined elsewhere is discovered and l
   await bob.flush();
   t.same(await localState(bob, budgetId), await serverState(h.api, 'bob', budgetId));
   await bob.leave(budgetId);
-  t.same(events.of('revoked').map((r) => r.reason), ['left']);
+  t.same(
+    events.of('revoked').map((r) => r.reason),
+    ['left'],
+  );
   t.same(await bob.budgets(), []);
   await alice.flush();
-  t.same((await alice.participants(budgetId)).map((p) => p.userId), ['alice']);
+  t.same(
+    (await alice.participants(budgetId)).map((p) => p.userId),
+    ['alice'],
+  );
 });
 
 t.test('a cursor the server never gave (a restored device) is replaced from a snapshot', async (t) => {
@@ -83,7 +96,16 @@ t.test('a cursor the server never gave (a restored device) is replaced from a sn
   await alice.flush();
   await alice.stop();
   await store.setCursor(budgetId, 500);
-  await store.put('server', 'category', { id: crypto.randomUUID(), budgetId, name: 'Ghost', allocate: '1.00', createdBy: 'x', version: 1, createdAt: 1, updatedAt: 1 });
+  await store.put('server', 'category', {
+    id: crypto.randomUUID(),
+    budgetId,
+    name: 'Ghost',
+    allocate: '1.00',
+    createdBy: 'x',
+    version: 1,
+    createdAt: 1,
+    updatedAt: 1,
+  });
   const again = h.client('alice', { store });
   await again.start();
   await eventually(() => (again.cursor(budgetId) ?? 500) < 500, 5000, 'cursor reset');

@@ -22,8 +22,14 @@ t.test('offline edits show at once, then one flush sends them all in order', asy
   await alice.budgetEdit(budgetId, { title: 'Road trip' });
 
   t.match(await alice.budget(budgetId), { title: 'Road trip', details: 'offline', ownerId: 'alice', version: 2 });
-  t.same((await alice.categories(budgetId)).map((c) => [c.name, c.allocate, c.version]).sort(), [['Food', '350.00', 2], ['Fuel', '120.50', 1]]);
-  t.same((await alice.expenses(budgetId)).map((x) => [x.amount, x.note, x.version]), [['13.40', null, 2]]);
+  t.same((await alice.categories(budgetId)).map((c) => [c.name, c.allocate, c.version]).sort(), [
+    ['Food', '350.00', 2],
+    ['Fuel', '120.50', 1],
+  ]);
+  t.same(
+    (await alice.expenses(budgetId)).map((x) => [x.amount, x.note, x.version]),
+    [['13.40', null, 2]],
+  );
   t.equal((await alice.pending()).length, 9);
   t.same((await h.api.req('GET', '/budgets', 'alice')).json(), { budgets: [], nextKey: null }, 'nothing reached the server');
 
@@ -39,10 +45,22 @@ t.test('offline edits show at once, then one flush sends them all in order', asy
   t.same(await localState(alice, budgetId), server, 'the local layer is the server snapshot');
   t.equal(server.budget && (server.budget as { title: string }).title, 'Road trip');
   const stream = await h.api.stream('alice', budgetId);
-  t.same(stream.events.map((e) => e.eventType), [
-    'budget.create', 'participant.add', 'category.add', 'category.add', 'expense.add', 'expense.add',
-    'category.edit', 'expense.edit', 'expense.delete', 'budget.edit',
-  ], 'in the order they were made');
+  t.same(
+    stream.events.map((e) => e.eventType),
+    [
+      'budget.create',
+      'participant.add',
+      'category.add',
+      'category.add',
+      'expense.add',
+      'expense.add',
+      'category.edit',
+      'expense.edit',
+      'expense.delete',
+      'budget.edit',
+    ],
+    'in the order they were made',
+  );
   t.equal(alice.cursor(budgetId), 10);
   await eventually(() => events.of('caughtUp').length > 0, 5000, 'caughtUp');
 });
@@ -90,17 +108,24 @@ t.test('conflict: the second writer gets the server record and its event is drop
   await bob.start();
   await bob.flush();
   const conflicts = events.of('conflict');
-  t.same(conflicts.map((c) => [c.event.eventId, c.code, c.cause]), [
-    [first.eventId, 'VERSION_CONFLICT', undefined],
-    [second.eventId, 'VERSION_CONFLICT', first.eventId],
-    // After the conflict in the same batch: skipped, then sent again and judged on its own.
-    [onDeleted.eventId, 'RECORD_DELETED', undefined],
-  ], 'the edit, the edit made on top of it, and the edit of a deleted record');
+  t.same(
+    conflicts.map((c) => [c.event.eventId, c.code, c.cause]),
+    [
+      [first.eventId, 'VERSION_CONFLICT', undefined],
+      [second.eventId, 'VERSION_CONFLICT', first.eventId],
+      // After the conflict in the same batch: skipped, then sent again and judged on its own.
+      [onDeleted.eventId, 'RECORD_DELETED', undefined],
+    ],
+    'the edit, the edit made on top of it, and the edit of a deleted record',
+  );
   t.match(conflicts[0]?.record, { name: 'Groceries', version: 2 });
   t.equal(conflicts[2]?.record, null);
   t.same(events.of('rejected'), []);
   const deleted = await h.api.stream('alice', budgetId);
-  t.notOk(deleted.events.some((e) => e.eventId === onDeleted.eventId), 'the edit of a deleted record never applied');
+  t.notOk(
+    deleted.events.some((e) => e.eventId === onDeleted.eventId),
+    'the edit of a deleted record never applied',
+  );
   t.match(await bob.categories(budgetId), [{ name: 'Groceries', allocate: '100.00', version: 2 }], 'bob shows the server record');
   t.same(await bob.expenses(budgetId), []);
   t.same(await bob.pending(), []);
@@ -126,13 +151,20 @@ t.test('rejected: reported, dropped, the local layer returns to the server state
   await t.rejects(bob.categoryAdd(budgetId, { name: 'x', allocate: '1' }), /no budget/, 'a budget being deleted takes no new records');
   await bob.start();
   await bob.flush();
-  t.same(events.of('rejected').map((r) => [r.event.eventId, r.error.code]), [
-    [bogus.eventId, 'CATEGORY_NOT_FOUND'],
-    [del.eventId, 'NOT_OWNER'],
-  ]);
+  t.same(
+    events.of('rejected').map((r) => [r.event.eventId, r.error.code]),
+    [
+      [bogus.eventId, 'CATEGORY_NOT_FOUND'],
+      [del.eventId, 'NOT_OWNER'],
+    ],
+  );
   t.same(events.of('revoked'), []);
   t.match(await bob.budget(budgetId), { id: budgetId, title: 'Shared' }, 'the budget is back');
-  t.same((await bob.expenses(budgetId)).map((x) => x.id), [fine.recordId], 'the refused expense is gone, the next one went through');
+  t.same(
+    (await bob.expenses(budgetId)).map((x) => x.id),
+    [fine.recordId],
+    'the refused expense is gone, the next one went through',
+  );
   t.same(await bob.pending(), []);
   t.same(await localState(bob, budgetId), await serverState(h.api, 'bob', budgetId));
   await t.rejects(bob.expenseAdd(budgetId, { categoryId: cat.recordId, date: '2025-02-30', amount: '1' }), TypeError);
@@ -161,7 +193,8 @@ t.test('retries never duplicate: a lost answer, then a stop in the middle of a f
   const { budgetId } = await alice.createBudget({ title: 'Once' });
   const cat = await alice.categoryAdd(budgetId, { name: 'Food', allocate: '1' });
   const adds = [];
-  for (let i = 0; i < 5; i++) adds.push(await alice.expenseAdd(budgetId, { categoryId: cat.recordId, date: '2025-01-01', amount: `${i + 1}` }));
+  for (let i = 0; i < 5; i++)
+    adds.push(await alice.expenseAdd(budgetId, { categoryId: cat.recordId, date: '2025-01-01', amount: `${i + 1}` }));
   await eventually(async () => (await alice.pending()).every((e) => e.acceptedSequence !== undefined), 10_000, 'all confirmed');
   t.same([...lost].sort(), ['/budget', '/events'], 'both answers were lost');
   t.same(
@@ -169,7 +202,11 @@ t.test('retries never duplicate: a lost answer, then a stop in the middle of a f
     [['budget.create', 'duplicate'], ['category.add', 'duplicate'], ...adds.map(() => ['expense.add', 'duplicate'])],
     'the retries reused the eventIds and were answered duplicate',
   );
-  t.same(net.state.pushed, [cat, ...adds, cat, ...adds].map((e) => e.eventId), 'the same events went out twice');
+  t.same(
+    net.state.pushed,
+    [cat, ...adds, cat, ...adds].map((e) => e.eventId),
+    'the same events went out twice',
+  );
   net.state.refuse = undefined;
   await alice.flush();
   t.same(await alice.pending(), []);
@@ -186,7 +223,10 @@ t.test('retries never duplicate: a lost answer, then a stop in the middle of a f
   for (let i = 0; i < 3; i++) more.push(await alice.expenseEdit(budgetId, adds[i]!.recordId, { note: `n${i}` }));
   await eventually(() => stopped !== undefined, 5000, 'the push to go out');
   await stopped;
-  t.ok((await store.outbox()).length > 0 && (await store.outbox()).every((e) => e.acceptedSequence === undefined), 'the answer was never read');
+  t.ok(
+    (await store.outbox()).length > 0 && (await store.outbox()).every((e) => e.acceptedSequence === undefined),
+    'the answer was never read',
+  );
   net.state.afterResponse = undefined;
   // A new client on the same store (an app restart).
   const again = h.client('alice', { fetch: net.fetch, store });
@@ -214,14 +254,23 @@ t.test('category delete: the cascade removes its expenses on every device', asyn
   t.equal((await bob.expenses(budgetId)).length, 4);
 
   await bob.categoryDelete(budgetId, food.recordId);
-  t.same((await bob.expenses(budgetId)).map((x) => x.id), [kept.recordId], 'hidden on bob at once');
+  t.same(
+    (await bob.expenses(budgetId)).map((x) => x.id),
+    [kept.recordId],
+    'hidden on bob at once',
+  );
   await bob.flush();
   await alice.flush();
   const server = await serverState(h.api, 'alice', budgetId);
-  t.same(server.expenses.map((x) => x.id), [kept.recordId]);
+  t.same(
+    server.expenses.map((x) => x.id),
+    [kept.recordId],
+  );
   t.same(await localState(alice, budgetId), server, 'alice applied cascade.expenseIds');
   t.same(await localState(bob, budgetId), server);
-  const del = (await h.api.stream('alice', budgetId)).events.find((e) => e.eventType === 'category.delete') as unknown as { cascade: { expenseIds: string[] } };
+  const del = (await h.api.stream('alice', budgetId)).events.find((e) => e.eventType === 'category.delete') as unknown as {
+    cascade: { expenseIds: string[] };
+  };
   t.equal(del.cascade.expenseIds.length, 3);
 });
 
@@ -273,7 +322,8 @@ t.test('clients converge to the server snapshot (socket and long-poll, one of th
           const cat = cats[rand(Math.max(Math.min(cats.length, 3), 1))];
           const x = xs[rand(Math.max(Math.min(xs.length, 4), 1))];
           if (op < 2 || !cat) await c.categoryAdd(budgetId, { name: `c${round}${i}`, allocate: `${rand(500)}` });
-          else if (op < 5) await c.expenseAdd(budgetId, { categoryId: cat.id, date: '2025-03-0' + (1 + rand(9)), amount: `${rand(100)}.${rand(99)}` });
+          else if (op < 5)
+            await c.expenseAdd(budgetId, { categoryId: cat.id, date: '2025-03-0' + (1 + rand(9)), amount: `${rand(100)}.${rand(99)}` });
           else if (op < 7 && x) await c.expenseEdit(budgetId, x.id, { amount: `${rand(50)}`, note: rand(2) ? null : 'edited' });
           else if (op < 8) await c.categoryEdit(budgetId, cat.id, { allocate: `${rand(900)}` });
           else if (op < 9 && x) await c.expenseDelete(budgetId, x.id);

@@ -106,7 +106,8 @@ t.test('a pushResult never read: the socket dies, the client reconnects, nothing
   await alice.flush();
   const cat = await alice.categoryAdd(budgetId, { name: 'Food', allocate: '1' });
   const adds = [];
-  for (let i = 0; i < 4; i++) adds.push(await alice.expenseAdd(budgetId, { categoryId: cat.recordId, date: '2025-01-01', amount: `${i + 1}` }));
+  for (let i = 0; i < 4; i++)
+    adds.push(await alice.expenseAdd(budgetId, { categoryId: cat.recordId, date: '2025-01-01', amount: `${i + 1}` }));
   await alice.flush();
   t.equal(cut, 2, 'two answers were lost');
   // flush() may resolve before the last reconnect: the events of a cut push can arrive in the same
@@ -186,7 +187,10 @@ t.test('reconnect and resume from the cursor: nothing missed while the socket wa
     const before = bobEvents.of('connected').length;
     for (const conn of h.server.realtime.connections) if (conn.userId === 'bob') conn.close(code);
     await eventually(() => bobEvents.of('connected').length > before, 5000, `reconnect after ${code}`);
-    t.ok(bobEvents.of('disconnected').some((d) => d.code === code), `saw close ${code}`);
+    t.ok(
+      bobEvents.of('disconnected').some((d) => d.code === code),
+      `saw close ${code}`,
+    );
     await alice.expenseAdd(budgetId, { categoryId: cat.recordId, date: '2025-01-02', amount: '1' });
     await alice.flush();
     await bob.flush();
@@ -261,7 +265,10 @@ t.test('membership and revocation over the socket; removed while offline; resync
   await bob.start();
   await eventually(() => bobEvents.of('revoked').length === 2, 5000, 'dropped after reconnecting');
   t.equal(bobEvents.of('revoked')[1]?.reason, 'removed');
-  t.same(bobEvents.of('revoked')[1]?.discarded.map((e) => e.eventId), [pendingEdit.eventId]);
+  t.same(
+    bobEvents.of('revoked')[1]?.discarded.map((e) => e.eventId),
+    [pendingEdit.eventId],
+  );
   t.same(await bob.budgets(), []);
 
   // resync: a cursor the server never gave (a restored device) → snapshot, then the stream.
@@ -269,7 +276,16 @@ t.test('membership and revocation over the socket; removed while offline; resync
   await eventually(async () => (await bob.budget(budgetId)) !== undefined, 5000, 'bob has it a third time');
   await bob.stop();
   await bobStore.setCursor(budgetId, 10_000);
-  await bobStore.put('server', 'category', { id: crypto.randomUUID(), budgetId, name: 'Ghost', allocate: '1.00', createdBy: 'x', version: 1, createdAt: 1, updatedAt: 1 });
+  await bobStore.put('server', 'category', {
+    id: crypto.randomUUID(),
+    budgetId,
+    name: 'Ghost',
+    allocate: '1.00',
+    createdBy: 'x',
+    version: 1,
+    createdAt: 1,
+    updatedAt: 1,
+  });
   await bob.start();
   await eventually(() => (bob.cursor(budgetId) ?? 0) < 10_000, 5000, 'cursor reset by the snapshot');
   await alice.categoryAdd(budgetId, { name: 'After resync', allocate: '2' });

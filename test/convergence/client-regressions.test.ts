@@ -27,13 +27,55 @@ const ME = 'me';
 
 const replica = () => replicaOf(ME);
 
-const budget = (id: string): Budget => ({ id, title: 'B', details: null, ownerId: ME, createdBy: ME, version: 1, createdAt: 1, updatedAt: 1 });
-const participant = (budgetId: string): Participant => ({ userId: ME, budgetId, role: 'owner', joinedAt: 1, firstName: null, lastName: null, photo: null });
-const expense = (budgetId: string, categoryId: string, id: string, version: number): Expense => ({
-  id, budgetId, categoryId, date: '2025-01-01', amount: `${version}.00`, note: null, createdBy: 'other', version, createdAt: 1, updatedAt: version,
+const budget = (id: string): Budget => ({
+  id,
+  title: 'B',
+  details: null,
+  ownerId: ME,
+  createdBy: ME,
+  version: 1,
+  createdAt: 1,
+  updatedAt: 1,
 });
-const streamEvent = (budgetId: string, sequence: number, eventType: StreamEvent['eventType'], recordId: string, record: Expense | null, version: number): StreamEvent => ({
-  sequence, eventId: randomUUID(), eventType, budgetId, recordId, actorId: 'other', when: 1, serverTime: 1, version, record,
+const participant = (budgetId: string): Participant => ({
+  userId: ME,
+  budgetId,
+  role: 'owner',
+  joinedAt: 1,
+  firstName: null,
+  lastName: null,
+  photo: null,
+});
+const expense = (budgetId: string, categoryId: string, id: string, version: number): Expense => ({
+  id,
+  budgetId,
+  categoryId,
+  date: '2025-01-01',
+  amount: `${version}.00`,
+  note: null,
+  createdBy: 'other',
+  version,
+  createdAt: 1,
+  updatedAt: version,
+});
+const streamEvent = (
+  budgetId: string,
+  sequence: number,
+  eventType: StreamEvent['eventType'],
+  recordId: string,
+  record: Expense | null,
+  version: number,
+): StreamEvent => ({
+  sequence,
+  eventId: randomUUID(),
+  eventType,
+  budgetId,
+  recordId,
+  actorId: 'other',
+  when: 1,
+  serverTime: 1,
+  version,
+  record,
 });
 
 /** A loaded budget (cursor 5) with one expense at version 1, and this device's edit of it queued. */
@@ -44,18 +86,36 @@ async function withQueuedEdit() {
   const x = randomUUID();
   await r.store.transaction(() =>
     r.inbox.bootstrap({
-      budget: budget(b), participants: [participant(b)], lastSequence: 5,
+      budget: budget(b),
+      participants: [participant(b)],
+      lastSequence: 5,
       categories: [{ id: cat, budgetId: b, name: 'Food', allocate: '10.00', createdBy: ME, version: 1, createdAt: 1, updatedAt: 1 }],
       expenses: [expense(b, cat, x, 1)],
     }),
   );
-  const edit: OutboundEvent = { eventId: randomUUID(), eventType: 'expense.edit', budgetId: b, recordId: x, when: 5, version: 1, amount: '9.00' };
+  const edit: OutboundEvent = {
+    eventId: randomUUID(),
+    eventType: 'expense.edit',
+    budgetId: b,
+    recordId: x,
+    when: 5,
+    version: 1,
+    amount: '9.00',
+  };
   await r.store.transaction(() => r.outbox.enqueue(edit));
   const entries = await r.store.outbox();
   const conflict = async () =>
     r.store.transaction(() =>
       r.outbox.settle(entries, [
-        { eventId: edit.eventId, eventType: 'expense.edit', budgetId: b, recordId: x, status: 'conflict', error: { code: 'VERSION_CONFLICT', message: 'changed' }, record: expense(b, cat, x, 2) },
+        {
+          eventId: edit.eventId,
+          eventType: 'expense.edit',
+          budgetId: b,
+          recordId: x,
+          status: 'conflict',
+          error: { code: 'VERSION_CONFLICT', message: 'changed' },
+          record: expense(b, cat, x, 2),
+        },
       ]),
     );
   return { ...r, b, cat, x, conflict };
@@ -66,14 +126,24 @@ t.test('a conflict hint does not outlive the record: the stream deletes it after
   await r.conflict();
   t.match(await r.store.get('local', 'expense', r.b, r.x), { version: 2, amount: '2.00' }, 'the server value shows at once (the hint)');
   // One delivery: the edit that produced the hint's version, then the delete.
-  await r.store.transaction(() => r.inbox.apply(r.b, [streamEvent(r.b, 6, 'expense.edit', r.x, expense(r.b, r.cat, r.x, 2), 2), streamEvent(r.b, 7, 'expense.delete', r.x, null, 3)]));
+  await r.store.transaction(() =>
+    r.inbox.apply(r.b, [
+      streamEvent(r.b, 6, 'expense.edit', r.x, expense(r.b, r.cat, r.x, 2), 2),
+      streamEvent(r.b, 7, 'expense.delete', r.x, null, 3),
+    ]),
+  );
   t.equal(await r.store.get('local', 'expense', r.b, r.x), undefined, 'deleted in the local layer too');
   t.same(await r.store.list('local', 'expense', r.b), await r.store.list('server', 'expense', r.b));
 });
 
 t.test('a conflict hint does not outlive the record: the answer comes after the stream deleted it', async (t) => {
   const r = await withQueuedEdit();
-  await r.store.transaction(() => r.inbox.apply(r.b, [streamEvent(r.b, 6, 'expense.edit', r.x, expense(r.b, r.cat, r.x, 2), 2), streamEvent(r.b, 7, 'expense.delete', r.x, null, 3)]));
+  await r.store.transaction(() =>
+    r.inbox.apply(r.b, [
+      streamEvent(r.b, 6, 'expense.edit', r.x, expense(r.b, r.cat, r.x, 2), 2),
+      streamEvent(r.b, 7, 'expense.delete', r.x, null, 3),
+    ]),
+  );
   await r.conflict();
   t.equal(await r.store.get('local', 'expense', r.b, r.x), undefined, 'the older record of the answer does not come back');
   t.same(await r.store.outbox(), []);
@@ -95,8 +165,13 @@ t.test('the confirmation of a budget.create names sequence 1', async (t) => {
   const create: BudgetCreateEvent = { eventId: randomUUID(), eventType: 'budget.create', budgetId: b, recordId: b, when: 1, title: 'New' };
   await r.store.transaction(() => r.outbox.enqueue(create));
   const [entry] = await r.store.outbox();
-  const s = await r.store.transaction(() => r.outbox.settleCreate(entry as never, { budget: budget(b), participant: participant(b), sequence: 2 }));
-  t.same(s.confirmed.map((c) => c.sequence), [BUDGET_CREATE_SEQUENCE]);
+  const s = await r.store.transaction(() =>
+    r.outbox.settleCreate(entry as never, { budget: budget(b), participant: participant(b), sequence: 2 }),
+  );
+  t.same(
+    s.confirmed.map((c) => c.sequence),
+    [BUDGET_CREATE_SEQUENCE],
+  );
   t.equal(BUDGET_CREATE_SEQUENCE, 1);
   t.equal(await r.store.getCursor(b), 2, 'the answer is still the state at sequence 2');
 });
@@ -131,7 +206,11 @@ t.test('socket: the budget list read after hello is retried until it succeeds', 
       // The first reads of GET /budgets fail as if the database were briefly away.
       if (new URL(url).pathname === '/budgets' && failures < 3) {
         failures++;
-        return { status: 503, headers: { get: () => null }, text: async () => JSON.stringify({ error: { statusCode: 503, code: 'DATABASE_UNAVAILABLE', message: 'down' } }) };
+        return {
+          status: 503,
+          headers: { get: () => null },
+          text: async () => JSON.stringify({ error: { statusCode: 503, code: 'DATABASE_UNAVAILABLE', message: 'down' } }),
+        };
       }
       return fetch(url, init);
     },
@@ -167,6 +246,10 @@ t.test('socket: a device resuming from before its user left and rejoined elsewhe
   // that found it the list came first and the budget stayed dropped; the client now asks after any
   // revocation whether the user belongs to the budget again. (This test does not force that order.)
   await phone.start();
-  await eventually(async () => (await phone.budget(budgetId)) !== undefined && phone.cursor(budgetId) !== undefined, 10_000, 'the phone holds the budget again');
+  await eventually(
+    async () => (await phone.budget(budgetId)) !== undefined && phone.cursor(budgetId) !== undefined,
+    10_000,
+    'the phone holds the budget again',
+  );
   t.ok(await phone.budget(budgetId), 'loaded');
 });

@@ -19,7 +19,17 @@ import { Device, SLOW_REQUEST_MS } from './fixtures/device.js';
 import { Rng, sleep, within } from './fixtures/rng.js';
 import { INSTANCES, type InstanceName, Servers } from './fixtures/servers.js';
 import { diagnose, passiveConvergence, snapshots, verifyDevices, verifyLog } from './fixtures/verify.js';
-import { type BudgetInfo, type Fault, type Pace, type World, deviceActor, faultActor, membershipActor, newStats, scenarioActor } from './fixtures/workload.js';
+import {
+  type BudgetInfo,
+  type Fault,
+  type Pace,
+  type World,
+  deviceActor,
+  faultActor,
+  membershipActor,
+  newStats,
+  scenarioActor,
+} from './fixtures/workload.js';
 
 const SEED = process.env.CONVERGENCE_SEED || '20250506';
 const LONG = process.env.CONVERGENCE_LONG === '1';
@@ -76,7 +86,9 @@ t.test('devices converge on the server state through crashes, LISTEN kills and a
     for (let k = 0; k < (counts[u] ?? 1); k++) {
       const slot = combos[devices.length] ?? 0;
       const instance: InstanceName = slot % 2 === 0 ? 'A' : 'B';
-      devices.push(new Device(`d${String(devices.length).padStart(2, '0')}`, user, instance, slot % 4 < 2 ? 'socket' : 'longpoll', servers));
+      devices.push(
+        new Device(`d${String(devices.length).padStart(2, '0')}`, user, instance, slot % 4 < 2 ? 'socket' : 'longpoll', servers),
+      );
     }
   });
   // Registered after the instances: runs before they are stopped.
@@ -84,7 +96,9 @@ t.test('devices converge on the server state through crashes, LISTEN kills and a
   t.comment(`${devices.length} devices: ${users.map((u) => `${u}×${devices.filter((d) => d.user === u).length}`).join(' ')}`);
   for (const i of INSTANCES) {
     const on = devices.filter((d) => d.instance === i);
-    t.comment(`instance ${i}: ${on.filter((d) => d.transport === 'socket').length} socket, ${on.filter((d) => d.transport === 'longpoll').length} long-poll devices`);
+    t.comment(
+      `instance ${i}: ${on.filter((d) => d.transport === 'socket').length} socket, ${on.filter((d) => d.transport === 'longpoll').length} long-poll devices`,
+    );
   }
 
   // ---- five budgets (the last one created offline), each with a few members to start with ----
@@ -108,7 +122,9 @@ t.test('devices converge on the server state through crashes, LISTEN kills and a
   }
   const rssBefore = new Map<InstanceName, { pid: number | undefined; kib: number }>();
   for (const i of INSTANCES) rssBefore.set(i, { pid: servers.pid(i), kib: await servers.rssKiB(i) });
-  t.comment(`setup done in ${secs(Date.now() - started)}; ${budgets.length} budgets: ${budgets.map((b) => `${b.id.slice(0, 8)} (owner ${b.owner})`).join(', ')}`);
+  t.comment(
+    `setup done in ${secs(Date.now() - started)}; ${budgets.length} budgets: ${budgets.map((b) => `${b.id.slice(0, 8)} (owner ${b.owner})`).join(', ')}`,
+  );
 
   // ---- activity, with faults ----
   const w: World = { servers, devices, users, budgets, stats: newStats(), stopped: false };
@@ -124,7 +140,14 @@ t.test('devices converge on the server state through crashes, LISTEN kills and a
   const rssSamples: string[] = [];
   const sampler = LONG
     ? setInterval(() => {
-        void Promise.all(INSTANCES.map((i) => servers.rssKiB(i).then((k) => `${i} ${mib(k)}`, () => `${i} ?`))).then((s) => rssSamples.push(`${secs(Date.now() - t0)}: ${s.join(', ')}`));
+        void Promise.all(
+          INSTANCES.map((i) =>
+            servers.rssKiB(i).then(
+              (k) => `${i} ${mib(k)}`,
+              () => `${i} ?`,
+            ),
+          ),
+        ).then((s) => rssSamples.push(`${secs(Date.now() - t0)}: ${s.join(', ')}`));
       }, 60_000)
     : undefined;
   let faultsDone: string[] = [];
@@ -161,7 +184,11 @@ t.test('devices converge on the server state through crashes, LISTEN kills and a
   await Promise.all(devices.map((d) => d.lock.run(() => d.goOnline())));
   const settleStart = Date.now();
   const passive = await passiveConvergence(servers, devices, PASSIVE_TIMEOUT_MS);
-  t.same(passive, [], tag(`every device caught up by itself (stream, membership notices, polls; no flush) within ${secs(PASSIVE_TIMEOUT_MS)}`));
+  t.same(
+    passive,
+    [],
+    tag(`every device caught up by itself (stream, membership notices, polls; no flush) within ${secs(PASSIVE_TIMEOUT_MS)}`),
+  );
   if (passive.length) {
     for (const line of await diagnose(servers, devices, passive)) t.comment(line);
     for (const line of passive.slice(0, 6)) {
@@ -182,7 +209,9 @@ t.test('devices converge on the server state through crashes, LISTEN kills and a
           await within(d.client.flush({ timeoutMs: FLUSH_TIMEOUT_MS }), FLUSH_TIMEOUT_MS + 5000, `${d.label} flush`);
         } catch (err) {
           const pending = await d.client.pending();
-          failed.push(`round ${round}: ${d.label}: ${(err as Error).message}; connected=${d.client.connected}; ${pending.length} in the outbox`);
+          failed.push(
+            `round ${round}: ${d.label}: ${(err as Error).message}; connected=${d.client.connected}; ${pending.length} in the outbox`,
+          );
         }
       }),
     );
@@ -197,9 +226,17 @@ t.test('devices converge on the server state through crashes, LISTEN kills and a
   const snaps = await snapshots(servers, budgets);
   await verifyDevices(t, devices, snaps, tag);
   const log = await verifyLog(t, servers, devices, tag);
-  t.same(devices.flatMap((d) => d.ledger.unexpected.map((u) => `${d.label}: ${u}`)), [], tag('no unexpected failure in the devices\' own calls'));
+  t.same(
+    devices.flatMap((d) => d.ledger.unexpected.map((u) => `${d.label}: ${u}`)),
+    [],
+    tag("no unexpected failure in the devices' own calls"),
+  );
   t.same(w.stats.scenarioFailures, [], tag('the collision scenarios ran without failing'));
-  t.same(devices.flatMap((d) => d.ledger.slow.map((x) => `${d.label}: ${x}`)), [], tag(`the servers answered every request within ${SLOW_REQUEST_MS / 1000} s (beyond a long-poll's wait), faults or not`));
+  t.same(
+    devices.flatMap((d) => d.ledger.slow.map((x) => `${d.label}: ${x}`)),
+    [],
+    tag(`the servers answered every request within ${SLOW_REQUEST_MS / 1000} s (beyond a long-poll's wait), faults or not`),
+  );
 
   // ---- what happened ----
   const sum = (f: (d: Device) => number) => devices.reduce((s, d) => s + f(d), 0);
@@ -211,10 +248,16 @@ t.test('devices converge on the server state through crashes, LISTEN kills and a
   const errors: Record<string, number> = {};
   for (const d of devices) for (const [k, n] of d.ledger.errors) errors[k] = (errors[k] ?? 0) + n;
   t.comment(`events in the log: ${log.events} ${JSON.stringify(log.byType)}`);
-  t.comment(`device events queued ${sum((d) => d.ledger.queued.size)}, confirmed by push ${sum((d) => d.ledger.confirmed.size)}; accounted ${JSON.stringify(log.accounted)}`);
+  t.comment(
+    `device events queued ${sum((d) => d.ledger.queued.size)}, confirmed by push ${sum((d) => d.ledger.confirmed.size)}; accounted ${JSON.stringify(log.accounted)}`,
+  );
   t.comment(`edits ${JSON.stringify(w.stats.edits)}; refused locally (record gone meanwhile) ${sum((d) => d.ledger.refusedLocally)}`);
-  t.comment(`conflicts ${codes((d) => d.ledger.conflicts)}; rejected ${codes((d) => d.ledger.rejected)}; discarded on revocation ${sum((d) => d.ledger.discarded.size)}; revocations ${sum((d) => d.ledger.revoked.length)}`);
-  t.comment(`collisions ${JSON.stringify(w.stats.scenarios)}; joins ${w.stats.joins} (${w.stats.rejoins} straight after leaving), leaves ${w.stats.leaves}, membership calls failed ${w.stats.membershipFailures.length}, skipped ${JSON.stringify(w.stats.membershipSkipped)}; online/offline toggles ${sum((d) => d.toggles)}`);
+  t.comment(
+    `conflicts ${codes((d) => d.ledger.conflicts)}; rejected ${codes((d) => d.ledger.rejected)}; discarded on revocation ${sum((d) => d.ledger.discarded.size)}; revocations ${sum((d) => d.ledger.revoked.length)}`,
+  );
+  t.comment(
+    `collisions ${JSON.stringify(w.stats.scenarios)}; joins ${w.stats.joins} (${w.stats.rejoins} straight after leaving), leaves ${w.stats.leaves}, membership calls failed ${w.stats.membershipFailures.length}, skipped ${JSON.stringify(w.stats.membershipSkipped)}; online/offline toggles ${sum((d) => d.toggles)}`,
+  );
   t.comment(`client errors reported (retried) by context: ${JSON.stringify(errors)}`);
   for (const i of INSTANCES) {
     const before = rssBefore.get(i);

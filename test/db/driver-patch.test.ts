@@ -26,10 +26,18 @@ t.test('every build of the installed driver carries the repair, and re-running t
   const before = builds.map((f) => fs.readFileSync(f, 'utf8'));
   for (const [i, text] of before.entries()) {
     for (const m of MARKERS) t.ok(text.includes(m), `${path.relative(root, builds[i] as string)} has ${m}`);
-    t.equal(text.match(/chunk = nextWriteTimer = null/g)?.length, 4, 'timer and chunk reset in nextWrite, its guard, terminate() and closed()');
+    t.equal(
+      text.match(/chunk = nextWriteTimer = null/g)?.length,
+      4,
+      'timer and chunk reset in nextWrite, its guard, terminate() and closed()',
+    );
   }
   await promisify(execFile)(process.execPath, ['scripts/patch-postgres.mjs']);
-  t.same(builds.map((f) => fs.readFileSync(f, 'utf8')), before, 'idempotent');
+  t.same(
+    builds.map((f) => fs.readFileSync(f, 'utf8')),
+    before,
+    'idempotent',
+  );
 });
 
 t.test('a connection closed with a write pending reconnects and answers again', async (t) => {
@@ -84,7 +92,10 @@ t.test('a failing array-types query at connection start is not an unhandled reje
   // the first statement of every new connection (the way #1192 reproduces it).
   const sql = postgres(url, { max: 1, onnotice: () => {}, connection: { statement_timeout: 1 } });
   t.teardown(() => sql.end({ timeout: 1 }));
-  const outcome = await sql`SELECT 1 AS n`.then((r) => r, (e: Error) => e);
+  const outcome = await sql`SELECT 1 AS n`.then(
+    (r) => r,
+    (e: Error) => e,
+  );
   await new Promise((r) => setTimeout(r, 200)); // let a dropped rejection surface
   t.ok(Array.isArray(outcome) || outcome instanceof Error, 'the query itself settles');
   t.same(unhandled.map(String), [], 'no unhandled rejection');

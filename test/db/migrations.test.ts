@@ -25,7 +25,9 @@ t.test('migrations go up from empty, down and up again over data, and match the 
             VALUES ('00000000-0000-0000-0000-000000000001', 'b', 'u1', 'u1', 1, 1)`;
   const reverted = await migrate(url, { direction: 'down', count: Infinity });
   t.same(reverted, [...applied].reverse(), 'down reverts every migration');
-  const [left] = await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'pgmigrations'`;
+  const [left] = await sql<
+    { n: number }[]
+  >`SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'pgmigrations'`;
   t.equal(left?.n, 0, 'no tables left after down');
   t.same(await migrate(url), applied, 'up again');
   t.equal(await dumpSchema(sql), schema, 'the same schema after down and up');

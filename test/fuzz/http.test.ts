@@ -77,7 +77,13 @@ async function exercise(c: Case): Promise<string> {
   let body: string;
   try {
     if (c.via === 'http') {
-      const res = await rawHttp(port, { method: c.method, path: c.url, headers, ...(c.body === undefined ? {} : { body: Buffer.isBuffer(c.body) ? c.body : Buffer.from(c.body) }), ...(c.chunked ? { chunked: true } : {}) });
+      const res = await rawHttp(port, {
+        method: c.method,
+        path: c.url,
+        headers,
+        ...(c.body === undefined ? {} : { body: Buffer.isBuffer(c.body) ? c.body : Buffer.from(c.body) }),
+        ...(c.chunked ? { chunked: true } : {}),
+      });
       ({ status, body } = res);
     } else {
       const res = await server.app.inject({ method: c.method, url: c.url, headers, ...(c.body === undefined ? {} : { payload: c.body }) });
@@ -114,12 +120,18 @@ async function exercise(c: Case): Promise<string> {
   if (!mayWrite) {
     compared++;
     if (after.digest !== state.digest) {
-      fail(c, `answered ${status} and accepted nothing, but the database changed (events ${state.events} → ${after.events}, heads ${state.heads} → ${after.heads}; tables now ${JSON.stringify(await tableCounts(sql))})`);
+      fail(
+        c,
+        `answered ${status} and accepted nothing, but the database changed (events ${state.events} → ${after.events}, heads ${state.heads} → ${after.heads}; tables now ${JSON.stringify(await tableCounts(sql))})`,
+      );
     }
   } else if (acceptedHere !== undefined) {
     // Accepted events are accounted for: one log row and one sequence each, nothing more.
     if (after.events - state.events !== acceptedHere || after.heads - state.heads !== acceptedHere) {
-      fail(c, `${acceptedHere} events accepted, but the log grew by ${after.events - state.events} rows and the heads by ${after.heads - state.heads}`);
+      fail(
+        c,
+        `${acceptedHere} events accepted, but the log grew by ${after.events - state.events} rows and the heads by ${after.heads - state.heads}`,
+      );
     }
   }
   if (after.digest !== state.digest) {
@@ -144,42 +156,281 @@ const tenMbJson = Buffer.from(`{"events":[{"eventId":"${fixedRng.uuid()}","event
 
 const fixed: Case[] = [
   { label: 'a batch of 0 events', method: 'POST', url: '/events', uid: OWNER, body: json({ events: [] }), expect: 400 },
-  { label: 'a batch of 26 events', method: 'POST', url: '/events', uid: OWNER, body: json({ events: Array.from({ length: 26 }, validEvent) }), expect: 400 },
-  { label: 'a batch of 1000 events', method: 'POST', url: '/events', uid: OWNER, body: json({ events: Array.from({ length: 1000 }, validEvent) }), expect: 400 },
-  { label: 'a batch of 25 valid events', method: 'POST', url: '/events', uid: OWNER, body: json({ events: Array.from({ length: 25 }, validEvent), mode: 'independent' }), expect: 200 },
-  { label: 'a body of 10k nested arrays', method: 'POST', url: '/events', uid: OWNER, body: `${'['.repeat(10_000)}${']'.repeat(10_000)}`, expect: 400 },
-  { label: 'a body of 10k nested objects', method: 'POST', url: '/budget', uid: OWNER, body: `${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)}`, expect: 400 },
-  { label: 'events of 10k nested arrays', method: 'POST', url: '/events', uid: OWNER, body: `{"events":${'['.repeat(10_000)}${']'.repeat(10_000)}}`, expect: 400 },
-  { label: 'a note of 10k nested objects', method: 'POST', url: '/events', uid: OWNER, body: `{"events":[${json(world.event(fixedRng, 'expense.add')).slice(0, -1)},"note":${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)}}]}`, expect: 200 },
-  { label: 'a title of 10k nested arrays', method: 'POST', url: '/budget', uid: OWNER, body: `{"eventId":"${fixedRng.uuid()}","id":"${fixedRng.uuid()}","when":1,"title":${'['.repeat(10_000)}${']'.repeat(10_000)}}`, expect: 400 },
-  { label: 'a __proto__ key in an event', method: 'POST', url: '/events', uid: OWNER, body: `{"events":[${json(validEvent()).slice(0, -1)},"__proto__":{"isAdmin":true}}]}`, expect: 400 },
-  { label: 'a top-level __proto__ key', method: 'PUT', url: '/user', uid: OWNER, body: '{"firstName":"x","__proto__":{"email":"evil@example.com"}}', expect: 400 },
-  { label: 'a constructor.prototype key', method: 'POST', url: `/budgets/${main}/invites`, uid: OWNER, body: '{"constructor":{"prototype":{"maxUses":1}}}', expect: 400 },
-  { label: 'duplicated keys, the second an unknown mode', method: 'POST', url: '/events', uid: OWNER, body: `{"events":[${json(validEvent())}],"mode":"independent","mode":"bestEffort"}`, expect: 400 },
-  { label: 'a lone surrogate escape in a name', method: 'POST', url: '/events', uid: OWNER, body: `{"events":[${json({ ...validEvent(), name: 'PLACEHOLDER' }).replace('PLACEHOLDER', '\\ud800')}]}` },
-  { label: 'a NUL escape in a title', method: 'POST', url: '/budget', uid: OWNER, body: `{"eventId":"${fixedRng.uuid()}","id":"${fixedRng.uuid()}","when":1,"title":"a\\u0000b"}`, expect: 400 },
-  { label: 'an expense with 1e400 as its amount', method: 'POST', url: '/events', uid: OWNER, body: `{"events":[${json({ ...world.event(fixedRng, 'expense.add'), amount: 'X' }).replace('"X"', '1e400')}]}`, expect: 200 },
-  { label: 'a version of -0', method: 'POST', url: '/events', uid: OWNER, body: `{"events":[${json({ ...world.event(fixedRng, 'category.edit'), version: 'X' }).replace('"X"', '-0')}]}`, expect: 200 },
-  { label: 'when = 2^64', method: 'POST', url: '/budget', uid: OWNER, body: `{"eventId":"${fixedRng.uuid()}","id":"${fixedRng.uuid()}","title":"t","when":18446744073709551616}`, expect: 400 },
-  { label: 'an expense in another budget\'s category', method: 'POST', url: '/events', uid: OWNER, body: json({ events: [{ ...world.event(fixedRng, 'expense.add'), categoryId: world.categories.find((c) => c.budgetId === world.theirs()[0]?.id)?.id }] }), expect: 200 },
-  { label: 'an edit of another budget\'s expense', method: 'POST', url: '/events', uid: OWNER, body: json({ events: [{ eventId: fixedRng.uuid(), eventType: 'expense.edit', budgetId: main, recordId: world.expenses.find((e) => e.budgetId === world.theirs()[0]?.id)?.id, version: 1, amount: '1', when: 1 }] }), expect: 200 },
-  { label: 'an add to another budget', method: 'POST', url: '/events', uid: OWNER, body: json({ events: [{ ...validEvent(), budgetId: world.theirs()[0]?.id }] }), expect: 200 },
-  { label: 'an upper-case budget id (valid)', method: 'POST', url: '/events', uid: MEMBER, body: json({ events: [{ ...world.event(fixedRng, 'expense.add'), budgetId: main.toUpperCase(), categoryId: cat.toUpperCase() }] }), expect: 200 },
-  { label: 'text/plain', method: 'POST', url: '/events', uid: OWNER, body: json({ events: [validEvent()] }), contentType: 'text/plain', expect: 415 },
+  {
+    label: 'a batch of 26 events',
+    method: 'POST',
+    url: '/events',
+    uid: OWNER,
+    body: json({ events: Array.from({ length: 26 }, validEvent) }),
+    expect: 400,
+  },
+  {
+    label: 'a batch of 1000 events',
+    method: 'POST',
+    url: '/events',
+    uid: OWNER,
+    body: json({ events: Array.from({ length: 1000 }, validEvent) }),
+    expect: 400,
+  },
+  {
+    label: 'a batch of 25 valid events',
+    method: 'POST',
+    url: '/events',
+    uid: OWNER,
+    body: json({ events: Array.from({ length: 25 }, validEvent), mode: 'independent' }),
+    expect: 200,
+  },
+  {
+    label: 'a body of 10k nested arrays',
+    method: 'POST',
+    url: '/events',
+    uid: OWNER,
+    body: `${'['.repeat(10_000)}${']'.repeat(10_000)}`,
+    expect: 400,
+  },
+  {
+    label: 'a body of 10k nested objects',
+    method: 'POST',
+    url: '/budget',
+    uid: OWNER,
+    body: `${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)}`,
+    expect: 400,
+  },
+  {
+    label: 'events of 10k nested arrays',
+    method: 'POST',
+    url: '/events',
+    uid: OWNER,
+    body: `{"events":${'['.repeat(10_000)}${']'.repeat(10_000)}}`,
+    expect: 400,
+  },
+  {
+    label: 'a note of 10k nested objects',
+    method: 'POST',
+    url: '/events',
+    uid: OWNER,
+    body: `{"events":[${json(world.event(fixedRng, 'expense.add')).slice(0, -1)},"note":${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)}}]}`,
+    expect: 200,
+  },
+  {
+    label: 'a title of 10k nested arrays',
+    method: 'POST',
+    url: '/budget',
+    uid: OWNER,
+    body: `{"eventId":"${fixedRng.uuid()}","id":"${fixedRng.uuid()}","when":1,"title":${'['.repeat(10_000)}${']'.repeat(10_000)}}`,
+    expect: 400,
+  },
+  {
+    label: 'a __proto__ key in an event',
+    method: 'POST',
+    url: '/events',
+    uid: OWNER,
+    body: `{"events":[${json(validEvent()).slice(0, -1)},"__proto__":{"isAdmin":true}}]}`,
+    expect: 400,
+  },
+  {
+    label: 'a top-level __proto__ key',
+    method: 'PUT',
+    url: '/user',
+    uid: OWNER,
+    body: '{"firstName":"x","__proto__":{"email":"evil@example.com"}}',
+    expect: 400,
+  },
+  {
+    label: 'a constructor.prototype key',
+    method: 'POST',
+    url: `/budgets/${main}/invites`,
+    uid: OWNER,
+    body: '{"constructor":{"prototype":{"maxUses":1}}}',
+    expect: 400,
+  },
+  {
+    label: 'duplicated keys, the second an unknown mode',
+    method: 'POST',
+    url: '/events',
+    uid: OWNER,
+    body: `{"events":[${json(validEvent())}],"mode":"independent","mode":"bestEffort"}`,
+    expect: 400,
+  },
+  {
+    label: 'a lone surrogate escape in a name',
+    method: 'POST',
+    url: '/events',
+    uid: OWNER,
+    body: `{"events":[${json({ ...validEvent(), name: 'PLACEHOLDER' }).replace('PLACEHOLDER', '\\ud800')}]}`,
+  },
+  {
+    label: 'a NUL escape in a title',
+    method: 'POST',
+    url: '/budget',
+    uid: OWNER,
+    body: `{"eventId":"${fixedRng.uuid()}","id":"${fixedRng.uuid()}","when":1,"title":"a\\u0000b"}`,
+    expect: 400,
+  },
+  {
+    label: 'an expense with 1e400 as its amount',
+    method: 'POST',
+    url: '/events',
+    uid: OWNER,
+    body: `{"events":[${json({ ...world.event(fixedRng, 'expense.add'), amount: 'X' }).replace('"X"', '1e400')}]}`,
+    expect: 200,
+  },
+  {
+    label: 'a version of -0',
+    method: 'POST',
+    url: '/events',
+    uid: OWNER,
+    body: `{"events":[${json({ ...world.event(fixedRng, 'category.edit'), version: 'X' }).replace('"X"', '-0')}]}`,
+    expect: 200,
+  },
+  {
+    label: 'when = 2^64',
+    method: 'POST',
+    url: '/budget',
+    uid: OWNER,
+    body: `{"eventId":"${fixedRng.uuid()}","id":"${fixedRng.uuid()}","title":"t","when":18446744073709551616}`,
+    expect: 400,
+  },
+  {
+    label: "an expense in another budget's category",
+    method: 'POST',
+    url: '/events',
+    uid: OWNER,
+    body: json({
+      events: [
+        { ...world.event(fixedRng, 'expense.add'), categoryId: world.categories.find((c) => c.budgetId === world.theirs()[0]?.id)?.id },
+      ],
+    }),
+    expect: 200,
+  },
+  {
+    label: "an edit of another budget's expense",
+    method: 'POST',
+    url: '/events',
+    uid: OWNER,
+    body: json({
+      events: [
+        {
+          eventId: fixedRng.uuid(),
+          eventType: 'expense.edit',
+          budgetId: main,
+          recordId: world.expenses.find((e) => e.budgetId === world.theirs()[0]?.id)?.id,
+          version: 1,
+          amount: '1',
+          when: 1,
+        },
+      ],
+    }),
+    expect: 200,
+  },
+  {
+    label: 'an add to another budget',
+    method: 'POST',
+    url: '/events',
+    uid: OWNER,
+    body: json({ events: [{ ...validEvent(), budgetId: world.theirs()[0]?.id }] }),
+    expect: 200,
+  },
+  {
+    label: 'an upper-case budget id (valid)',
+    method: 'POST',
+    url: '/events',
+    uid: MEMBER,
+    body: json({ events: [{ ...world.event(fixedRng, 'expense.add'), budgetId: main.toUpperCase(), categoryId: cat.toUpperCase() }] }),
+    expect: 200,
+  },
+  {
+    label: 'text/plain',
+    method: 'POST',
+    url: '/events',
+    uid: OWNER,
+    body: json({ events: [validEvent()] }),
+    contentType: 'text/plain',
+    expect: 415,
+  },
   { label: 'no content type', method: 'PUT', url: '/user', uid: OWNER, body: json({ firstName: 'x' }), contentType: null },
   // Over the real port: bytes that are not UTF-8, and 10 MB bodies.
   { label: 'a body of 0xff 0xfe', method: 'POST', url: '/events', uid: OWNER, via: 'http', body: Buffer.from([0xff, 0xfe]), expect: 400 },
-  { label: 'a body of 0xff 0xfe then JSON', method: 'POST', url: '/budget', uid: OWNER, via: 'http', body: Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(json({ eventId: fixedRng.uuid(), id: fixedRng.uuid(), title: 't', when: 1 }))]), expect: 400 },
-  { label: 'UTF-16LE JSON', method: 'PUT', url: '/user', uid: OWNER, via: 'http', body: Buffer.from(json({ firstName: 'x' }), 'utf16le'), expect: 400 },
-  { label: '0xff inside a note', method: 'POST', url: '/events', uid: OWNER, via: 'http', body: Buffer.from(json({ events: [{ ...world.event(fixedRng, 'expense.add'), note: '@@' }] }).replace('@@', '\u00ff'), 'latin1') },
-  { label: 'an overlong "/" (0xc0 0xaf) in a title', method: 'POST', url: '/budget', uid: OWNER, via: 'http', body: Buffer.concat([Buffer.from(`{"eventId":"${fixedRng.uuid()}","id":"${fixedRng.uuid()}","when":1,"title":"a`), Buffer.from([0xc0, 0xaf]), Buffer.from('"}')]) },
-  { label: 'a CESU-8 surrogate (0xed 0xa0 0x80) in a first name', method: 'PUT', url: '/user', uid: MEMBER, via: 'http', body: Buffer.concat([Buffer.from('{"firstName":"'), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from('"}')]) },
-  { label: 'a truncated UTF-8 sequence in a key', method: 'POST', url: `/budgets/${main}/invites`, uid: OWNER, via: 'http', body: Buffer.concat([Buffer.from('{"max'), Buffer.from([0xe2, 0x82]), Buffer.from('Uses":2}')]), expect: 400 },
+  {
+    label: 'a body of 0xff 0xfe then JSON',
+    method: 'POST',
+    url: '/budget',
+    uid: OWNER,
+    via: 'http',
+    body: Buffer.concat([
+      Buffer.from([0xff, 0xfe]),
+      Buffer.from(json({ eventId: fixedRng.uuid(), id: fixedRng.uuid(), title: 't', when: 1 })),
+    ]),
+    expect: 400,
+  },
+  {
+    label: 'UTF-16LE JSON',
+    method: 'PUT',
+    url: '/user',
+    uid: OWNER,
+    via: 'http',
+    body: Buffer.from(json({ firstName: 'x' }), 'utf16le'),
+    expect: 400,
+  },
+  {
+    label: '0xff inside a note',
+    method: 'POST',
+    url: '/events',
+    uid: OWNER,
+    via: 'http',
+    body: Buffer.from(json({ events: [{ ...world.event(fixedRng, 'expense.add'), note: '@@' }] }).replace('@@', '\u00ff'), 'latin1'),
+  },
+  {
+    label: 'an overlong "/" (0xc0 0xaf) in a title',
+    method: 'POST',
+    url: '/budget',
+    uid: OWNER,
+    via: 'http',
+    body: Buffer.concat([
+      Buffer.from(`{"eventId":"${fixedRng.uuid()}","id":"${fixedRng.uuid()}","when":1,"title":"a`),
+      Buffer.from([0xc0, 0xaf]),
+      Buffer.from('"}'),
+    ]),
+  },
+  {
+    label: 'a CESU-8 surrogate (0xed 0xa0 0x80) in a first name',
+    method: 'PUT',
+    url: '/user',
+    uid: MEMBER,
+    via: 'http',
+    body: Buffer.concat([Buffer.from('{"firstName":"'), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from('"}')]),
+  },
+  {
+    label: 'a truncated UTF-8 sequence in a key',
+    method: 'POST',
+    url: `/budgets/${main}/invites`,
+    uid: OWNER,
+    via: 'http',
+    body: Buffer.concat([Buffer.from('{"max'), Buffer.from([0xe2, 0x82]), Buffer.from('Uses":2}')]),
+    expect: 400,
+  },
   { label: 'a 10 MB push with Content-Length', method: 'POST', url: '/events', uid: OWNER, via: 'http', body: tenMbJson, expect: 413 },
   { label: 'a 10 MB push, chunked', method: 'POST', url: '/events', uid: OWNER, via: 'http', body: tenMbJson, chunked: true, expect: 413 },
   { label: 'a 10 MB budget', method: 'POST', url: '/budget', uid: OWNER, via: 'http', body: tenMbJson, expect: 413 },
-  { label: 'a 10 MB user update of binary junk', method: 'PUT', url: '/user', uid: OWNER, via: 'http', body: Buffer.alloc(TEN_MB, 0xff), expect: 413 },
-  { label: 'a 10 MB invite body, chunked', method: 'POST', url: `/budgets/${main}/invites`, uid: OWNER, via: 'http', body: tenMbJson, chunked: true, expect: 413 },
+  {
+    label: 'a 10 MB user update of binary junk',
+    method: 'PUT',
+    url: '/user',
+    uid: OWNER,
+    via: 'http',
+    body: Buffer.alloc(TEN_MB, 0xff),
+    expect: 413,
+  },
+  {
+    label: 'a 10 MB invite body, chunked',
+    method: 'POST',
+    url: `/budgets/${main}/invites`,
+    uid: OWNER,
+    via: 'http',
+    body: tenMbJson,
+    chunked: true,
+    expect: 413,
+  },
 ];
 
 t.test('fixed hostile inputs', async (t) => {
@@ -194,7 +445,13 @@ t.test('fixed hostile inputs', async (t) => {
 t.test('event types named like Object.prototype members are rejected events, not a 500', async (t) => {
   current = t;
   const before = failures.length;
-  for (const [field, type] of [['eventType', 'toString'], ['eventType', '__proto__'], ['eventType', 'constructor'], ['event', 'hasOwnProperty'], ['eventType', 'valueOf']] as const) {
+  for (const [field, type] of [
+    ['eventType', 'toString'],
+    ['eventType', '__proto__'],
+    ['eventType', 'constructor'],
+    ['event', 'hasOwnProperty'],
+    ['eventType', 'valueOf'],
+  ] as const) {
     const body = json({ events: [{ eventId: fixedRng.uuid(), [field]: type, budgetId: main, when: 1 }] });
     await exercise({ label: `${field} ${JSON.stringify(type)}`, method: 'POST', url: '/events', uid: OWNER, body, expect: 200 });
   }
@@ -217,7 +474,13 @@ t.test('tokens with hostile claims', async (t) => {
   current = t;
   const before = failures.length;
   for (const [label, uid, options] of claims) {
-    await exercise({ label: `a token with ${label}`, method: 'GET', url: '/user', authorization: `Bearer ${mintDevToken(TEST_SECRET, uid, options)}`, mayWriteAnyway: true });
+    await exercise({
+      label: `a token with ${label}`,
+      method: 'GET',
+      url: '/user',
+      authorization: `Bearer ${mintDevToken(TEST_SECRET, uid, options)}`,
+      mayWriteAnyway: true,
+    });
   }
   t.equal(failures.length - before, 0, `seed=${seed}: ${claims.length} tokens with hostile claims, no 5xx`);
 });
@@ -273,7 +536,12 @@ t.test(`${iterations} random mutations of valid bodies`, async (t) => {
     const uid = world.uid(r);
     const url = target.url(r);
     const d = new Draft(target.body(r));
-    const count = r.weighted([[1, 0], [6, 1], [3, 2], [1, 3]] as const);
+    const count = r.weighted([
+      [1, 0],
+      [6, 1],
+      [3, 2],
+      [1, 3],
+    ] as const);
     mutate(d, r, { pool: world.pool(), deepDepth: 10_000 }, count);
     let body: string | Buffer = d.serialise();
     const notes = [...d.notes];
@@ -303,8 +571,20 @@ t.test('the server is still ready and still takes a normal push', async (t) => {
   const event = world.event(rng.fork(-4), 'category.add');
   const budget = world.budgets.find((b) => b.id === event.budgetId);
   const uid = budget?.participants.includes(OWNER) ? OWNER : MEMBER;
-  const res = await server.app.inject({ method: 'POST', url: '/events', headers: { authorization: `Bearer ${token(uid)}` }, payload: { events: [event] } });
+  const res = await server.app.inject({
+    method: 'POST',
+    url: '/events',
+    headers: { authorization: `Bearer ${token(uid)}` },
+    payload: { events: [event] },
+  });
   t.equal(res.statusCode, 200, `seed=${seed}: a normal push answers 200`);
   t.match(res.json(), { events: [{ status: 'accepted', sequence: Number }] }, `seed=${seed}: and is accepted`);
-  t.comment(`seed=${seed}: ${[...statuses.entries()].sort(([a], [b]) => a - b).map(([s, n]) => `${s}×${n}`).join(' ')}; ${accepted} events accepted; ${compared} refusals checked against the database; ${failures.length} failures; ${Date.now() - started} ms`);
+  t.comment(
+    `seed=${seed}: ${[...statuses.entries()]
+      .sort(([a], [b]) => a - b)
+      .map(([s, n]) => `${s}×${n}`)
+      .join(
+        ' ',
+      )}; ${accepted} events accepted; ${compared} refusals checked against the database; ${failures.length} failures; ${Date.now() - started} ms`,
+  );
 });

@@ -73,8 +73,17 @@ async function crashed(label: string, frame: Frame): Promise<boolean> {
     });
   }
   if (!exited(instance)) return false;
-  const stderr = instance.output.join('').split('\n').filter((l) => l.trim()).slice(0, 8).join('\n    ');
-  fail(label, frame, `the server process exited (code ${String(instance.proc.exitCode)}, signal ${String(instance.proc.signalCode)}):\n    ${stderr}`);
+  const stderr = instance.output
+    .join('')
+    .split('\n')
+    .filter((l) => l.trim())
+    .slice(0, 8)
+    .join('\n    ');
+  fail(
+    label,
+    frame,
+    `the server process exited (code ${String(instance.proc.exitCode)}, signal ${String(instance.proc.signalCode)}):\n    ${stderr}`,
+  );
   instance = await spawnInstance(t, server.url, env);
   restarts++;
   sock = undefined;
@@ -144,7 +153,8 @@ async function exercise(label: string, frame: Frame, uid = OWNER): Promise<void>
   if (bytes.length > MAX_PAYLOAD) allowed.add(1009);
   if (!frame.binary && !isUtf8(bytes)) allowed.add(1007);
   if (message?.type === 'auth' && typeof message.token === 'string' && otherTokens.has(message.token)) allowed.add(4401);
-  const closeOk = (code: number) => allowed.has(code) || (code === 4000 && invalidOnSocket >= 20) || (code === 4429 && s.sent > MESSAGE_RATE * 5);
+  const closeOk = (code: number) =>
+    allowed.has(code) || (code === 4000 && invalidOnSocket >= 20) || (code === 4429 && s.sent > MESSAGE_RATE * 5);
 
   s.send(frame);
   const outcome: Outcome = await s.next(ANSWER_TIMEOUT_MS);
@@ -162,18 +172,28 @@ async function exercise(label: string, frame: Frame, uid = OWNER): Promise<void>
     sock = undefined;
   } else if (outcome.kind === 'close') {
     closes.set(outcome.code, (closes.get(outcome.code) ?? 0) + 1);
-    if (!closeOk(outcome.code)) fail(label, frame, `closed with ${outcome.code} ${JSON.stringify(outcome.reason)}, which this frame does not call for (allowed: ${[...allowed].join(', ') || 'none'}; ${invalidOnSocket} bad messages before)`);
+    if (!closeOk(outcome.code))
+      fail(
+        label,
+        frame,
+        `closed with ${outcome.code} ${JSON.stringify(outcome.reason)}, which this frame does not call for (allowed: ${[...allowed].join(', ') || 'none'}; ${invalidOnSocket} bad messages before)`,
+      );
   } else {
     const m: Msg = outcome.msg;
-    answers.set(m.type === 'error' ? `error ${String(m.code)}` : m.type, (answers.get(m.type === 'error' ? `error ${String(m.code)}` : m.type) ?? 0) + 1);
+    answers.set(
+      m.type === 'error' ? `error ${String(m.code)}` : m.type,
+      (answers.get(m.type === 'error' ? `error ${String(m.code)}` : m.type) ?? 0) + 1,
+    );
     const answerRef = m.type === 'error' ? m.ref : m.id;
     if (answerRef !== undefined && (message === undefined || JSON.stringify(answerRef) !== JSON.stringify(message.id))) {
       fail(label, frame, `the answer refers to ${JSON.stringify(answerRef)}, not to this message's id ${JSON.stringify(message?.id)}`);
     }
     if (m.type === 'error') {
       const code = m.code;
-      if (typeof code !== 'string' || !Object.hasOwn(ERROR_CODES, code)) fail(label, frame, `error with an unknown code ${JSON.stringify(code)}`);
-      else if (ERROR_CODES[code as keyof typeof ERROR_CODES].status >= 500) fail(label, frame, `error ${code} (a server failure): ${JSON.stringify(m).slice(0, 300)}`);
+      if (typeof code !== 'string' || !Object.hasOwn(ERROR_CODES, code))
+        fail(label, frame, `error with an unknown code ${JSON.stringify(code)}`);
+      else if (ERROR_CODES[code as keyof typeof ERROR_CODES].status >= 500)
+        fail(label, frame, `error ${code} (a server failure): ${JSON.stringify(m).slice(0, 300)}`);
       if (typeof m.message !== 'string') fail(label, frame, 'error without a message');
       if (m.details !== undefined && !Array.isArray(m.details)) fail(label, frame, 'error.details is not a list');
       if (code === 'INVALID_MESSAGE' || code === 'VALIDATION_FAILED') invalidOnSocket++;
@@ -191,21 +211,35 @@ async function exercise(label: string, frame: Frame, uid = OWNER): Promise<void>
     if ((m.type === 'error' && invalidOnSocket >= 20) || allowed.has(4401)) await s.settle(allowed.has(4401) ? 1000 : 100);
     if (s.closed) {
       closes.set(s.closed.code, (closes.get(s.closed.code) ?? 0) + 1);
-      if (!closeOk(s.closed.code)) fail(label, frame, `closed with ${s.closed.code} after answering ${m.type}; not called for (allowed: ${[...allowed].join(', ') || 'none'})`);
+      if (!closeOk(s.closed.code))
+        fail(
+          label,
+          frame,
+          `closed with ${s.closed.code} after answering ${m.type}; not called for (allowed: ${[...allowed].join(', ') || 'none'})`,
+        );
     } else if (allowed.has(4401) && m.type === 'error' && m.code === 'UNAUTHENTICATED') {
-      fail(label, frame, 'auth with another user\'s token answered an error but did not close with 4401');
+      fail(label, frame, "auth with another user's token answered an error but did not close with 4401");
     }
   }
-  if (s.garbage.length > 0) fail(label, frame, `the server sent frames that are not JSON: ${JSON.stringify(s.garbage.splice(0)).slice(0, 300)}`);
+  if (s.garbage.length > 0)
+    fail(label, frame, `the server sent frames that are not JSON: ${JSON.stringify(s.garbage.splice(0)).slice(0, 300)}`);
 
   const after = await dbState(sql);
   if (acceptedHere === 0) {
     compared++;
     if (after.digest !== state.digest) {
-      fail(label, frame, `nothing was accepted, but the database changed (events ${state.events} → ${after.events}; tables now ${JSON.stringify(await tableCounts(sql))})`);
+      fail(
+        label,
+        frame,
+        `nothing was accepted, but the database changed (events ${state.events} → ${after.events}; tables now ${JSON.stringify(await tableCounts(sql))})`,
+      );
     }
   } else if (after.events - state.events !== acceptedHere || after.heads - state.heads !== acceptedHere) {
-    fail(label, frame, `${acceptedHere} events accepted, but the log grew by ${after.events - state.events} rows and the heads by ${after.heads - state.heads}`);
+    fail(
+      label,
+      frame,
+      `${acceptedHere} events accepted, but the log grew by ${after.events - state.events} rows and the heads by ${after.heads - state.heads}`,
+    );
   }
   if (after.digest !== state.digest) {
     await world.refresh();
@@ -250,12 +284,20 @@ t.test('fixed hostile frames', async (t) => {
     ['a ping after it', text({ type: 'ping', id: 'p2' })],
     ['an id of 10k nested arrays', text(`{"type":"ping","id":${'['.repeat(10_000)}${']'.repeat(10_000)}}`)],
     ['a frame of 40k nested objects (240 kB, under the limit)', text(`${'{"a":'.repeat(40_000)}1${'}'.repeat(40_000)}`)],
-    ['a push whose note is 10k nested arrays', text(`{"type":"push","id":"deep","events":[${JSON.stringify(world.event(r, 'expense.add')).slice(0, -1)},"note":${'['.repeat(10_000)}${']'.repeat(10_000)}}]}`)],
+    [
+      'a push whose note is 10k nested arrays',
+      text(
+        `{"type":"push","id":"deep","events":[${JSON.stringify(world.event(r, 'expense.add')).slice(0, -1)},"note":${'['.repeat(10_000)}${']'.repeat(10_000)}}]}`,
+      ),
+    ],
     ['a push of 0 events', text({ type: 'push', id: 'e0', events: [] })],
     ['a push of 26 events', text({ type: 'push', id: 'e26', events: Array.from({ length: 26 }, event) })],
     ['a push of 1000 events (over the frame limit)', text({ type: 'push', id: 'e1000', events: Array.from({ length: 1000 }, event) })],
     ['a push of 25 events', text({ type: 'push', id: 'e25', events: Array.from({ length: 25 }, event), mode: 'independent' })],
-    ['a push with eventType "toString"', text({ type: 'push', id: 'proto', events: [{ eventId: r.uuid(), eventType: 'toString', budgetId: main, when: 1 }] })],
+    [
+      'a push with eventType "toString"',
+      text({ type: 'push', id: 'proto', events: [{ eventId: r.uuid(), eventType: 'toString', budgetId: main, when: 1 }] }),
+    ],
     ['a push into another budget', text({ type: 'push', id: 'theirs', events: [{ ...event(), budgetId: world.theirs()[0]?.id }] })],
     ['a subscribe to another budget', text({ type: 'subscribe', id: 's-theirs', budgetId: world.theirs()[0]?.id, after: 0 })],
     ['a subscribe past the head', text({ type: 'subscribe', id: 's-ahead', budgetId: main, after: Number.MAX_SAFE_INTEGER })],
@@ -266,14 +308,20 @@ t.test('fixed hostile frames', async (t) => {
     ['a 300 kB frame (over the limit)', text({ type: 'ping', id: 'x'.repeat(300_000) })],
     ['a 200 kB string id (under the limit)', text({ type: 'ping', id: 'x'.repeat(200_000) })],
     ['a text frame of 0xff 0xfe', { data: Buffer.from([0xff, 0xfe]), binary: false }],
-    ['a ping with 0xc0 0xaf in its id', { data: Buffer.concat([Buffer.from('{"type":"ping","id":"'), Buffer.from([0xc0, 0xaf]), Buffer.from('"}')]), binary: false }],
+    [
+      'a ping with 0xc0 0xaf in its id',
+      { data: Buffer.concat([Buffer.from('{"type":"ping","id":"'), Buffer.from([0xc0, 0xaf]), Buffer.from('"}')]), binary: false },
+    ],
     ['an auth with an empty token', text({ type: 'auth', id: 'a0', token: '' })],
     ['an auth with a garbage token', text({ type: 'auth', id: 'a1', token: 'garbage' })],
     ['an auth with an 8 kB token', text({ type: 'auth', id: 'a2', token: 'x'.repeat(8192) })],
-    ['an auth with an expired token', text({ type: 'auth', id: 'a3', token: mintDevToken(TEST_SECRET, OWNER, { nowMs: Date.now() - 7_200_000 }) })],
+    [
+      'an auth with an expired token',
+      text({ type: 'auth', id: 'a3', token: mintDevToken(TEST_SECRET, OWNER, { nowMs: Date.now() - 7_200_000 }) }),
+    ],
     ['an auth with a token of another secret', text({ type: 'auth', id: 'a4', token: mintDevToken('another-secret-0123456789', OWNER) })],
     ['an auth with a fresh token (valid)', text({ type: 'auth', id: 'a5', token: token(OWNER) })],
-    ['an auth with another user\'s token', text({ type: 'auth', id: 'a6', token: tokenFor(OWNER, MEMBER) })],
+    ["an auth with another user's token", text({ type: 'auth', id: 'a6', token: tokenFor(OWNER, MEMBER) })],
   ];
   for (const [label, frame] of cases) await exercise(label, frame, OWNER);
   // A flood of bad messages: the 21st in a burst closes the socket with 4000, after an error.
@@ -287,9 +335,19 @@ t.test('fixed hostile frames', async (t) => {
 // ---- random mutations -----------------------------------------------------------------------------------
 
 function seedMessage(r: Rng, i: number, uid: string): Record<string, unknown> {
-  const id = r.weighted<unknown>([[6, `m${i}`], [2, i], [1, undefined]]);
+  const id = r.weighted<unknown>([
+    [6, `m${i}`],
+    [2, i],
+    [1, undefined],
+  ]);
   const withId = (m: Record<string, unknown>) => (id === undefined ? m : { ...m, id });
-  const kind = r.weighted([[5, 'push'], [2, 'subscribe'], [1, 'unsubscribe'], [1, 'auth'], [1, 'ping']] as const);
+  const kind = r.weighted([
+    [5, 'push'],
+    [2, 'subscribe'],
+    [1, 'unsubscribe'],
+    [1, 'auth'],
+    [1, 'ping'],
+  ] as const);
   switch (kind) {
     case 'push': {
       const body = world.pushBody(r);
@@ -321,14 +379,31 @@ t.test(`${iterations} random mutations of valid messages`, async (t) => {
   const before = failures.length;
   for (let i = 0; i < iterations; i++) {
     const r = rng.fork(i);
-    const uid = sock?.open ? sockUid : r.weighted([[6, OWNER], [3, MEMBER], [1, OUTSIDER]] as const);
+    const uid = sock?.open
+      ? sockUid
+      : r.weighted([
+          [6, OWNER],
+          [3, MEMBER],
+          [1, OUTSIDER],
+        ] as const);
     const d = new Draft(seedMessage(r, i, uid));
-    const count = r.weighted([[1, 0], [6, 1], [3, 2], [1, 3]] as const);
+    const count = r.weighted([
+      [1, 0],
+      [6, 1],
+      [3, 2],
+      [1, 3],
+    ] as const);
     mutate(d, r, { pool: world.pool(), deepDepth: 10_000 }, count);
     const notes = [...d.notes];
     const json = d.serialise();
     let frame: Frame = { data: json, binary: false };
-    const how = r.weighted([[80, 'text'], [8, 'textMutation'], [4, 'binary'], [4, 'fragments'], [4, 'invalidUtf8']] as const);
+    const how = r.weighted([
+      [80, 'text'],
+      [8, 'textMutation'],
+      [4, 'binary'],
+      [4, 'fragments'],
+      [4, 'invalidUtf8'],
+    ] as const);
     if (how === 'textMutation') {
       const m = (TEXT_MUTATORS[r.weighted(TEXT_WEIGHTS)] as (typeof TEXT_MUTATORS)[string])(json, r);
       frame = { data: m.body, binary: false };
@@ -375,17 +450,30 @@ t.test('afterwards a fresh socket connects, subscribes and receives a push', asy
       }
     });
   });
-  const res = await fetch(`${instance.base}/events`, { method: 'POST', headers: { ...auth(uid), 'content-type': 'application/json' }, body: JSON.stringify({ events: [event] }) });
+  const res = await fetch(`${instance.base}/events`, {
+    method: 'POST',
+    headers: { ...auth(uid), 'content-type': 'application/json' },
+    body: JSON.stringify({ events: [event] }),
+  });
   t.match(await res.json(), { events: [{ status: 'accepted' }] }, `seed=${seed}: a normal push is accepted`);
   const events = await streamed;
-  t.ok(events.some((e) => e.eventId === event.eventId && e.sequence === (budget?.lastSequence ?? 0) + 1), `seed=${seed}: the subscriber received it as the next sequence`);
+  t.ok(
+    events.some((e) => e.eventId === event.eventId && e.sequence === (budget?.lastSequence ?? 0) + 1),
+    `seed=${seed}: the subscriber received it as the next sequence`,
+  );
   // And a push over the socket itself.
   const own = world.event(rng.fork(-5), 'category.add');
   own.budgetId = event.budgetId;
   socket.send(text({ type: 'push', id: 'final-push', events: [own] }));
   const answer = await socket.next(ANSWER_TIMEOUT_MS);
-  t.match(answer, { kind: 'message', msg: { type: 'pushResult', id: 'final-push', events: [{ status: 'accepted' }] } }, `seed=${seed}: a push over the socket is accepted`);
+  t.match(
+    answer,
+    { kind: 'message', msg: { type: 'pushResult', id: 'final-push', events: [{ status: 'accepted' }] } },
+    `seed=${seed}: a push over the socket is accepted`,
+  );
   socket.terminate();
   const fmt = (m: Map<string | number, number>) => [...m.entries()].map(([k, n]) => `${k}×${n}`).join(', ');
-  t.comment(`seed=${seed}: answers ${fmt(answers)}; closes ${fmt(closes)}; ${reconnects} sockets; ${restarts} server restarts after crashes; ${accepted} events accepted; ${compared} frames checked against the database; ${failures.length} failures; ${Date.now() - started} ms`);
+  t.comment(
+    `seed=${seed}: answers ${fmt(answers)}; closes ${fmt(closes)}; ${reconnects} sockets; ${restarts} server restarts after crashes; ${accepted} events accepted; ${compared} frames checked against the database; ${failures.length} failures; ${Date.now() - started} ms`,
+  );
 });

@@ -5,8 +5,18 @@ import { auth, uuid } from './server.js';
 export class Api {
   constructor(readonly app: FastifyInstance) {}
 
-  async req(method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, uid: string | null, payload?: unknown): Promise<LightMyRequestResponse> {
-    return this.app.inject({ method, url, headers: uid ? auth(uid) : {}, ...(payload === undefined ? {} : { payload: payload as object }) });
+  async req(
+    method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+    url: string,
+    uid: string | null,
+    payload?: unknown,
+  ): Promise<LightMyRequestResponse> {
+    return this.app.inject({
+      method,
+      url,
+      headers: uid ? auth(uid) : {},
+      ...(payload === undefined ? {} : { payload: payload as object }),
+    });
   }
 
   /** Creates a budget owned by `uid`; returns its id. */
@@ -35,7 +45,11 @@ export class Api {
 
   async stream(uid: string, budgetId: string, key = 0, count = 500) {
     const res = await this.req('GET', `/events?budgetId=${budgetId}&key=${key}&count=${count}&wait=0`, uid);
-    return res.json() as { events: { sequence: number; eventType: string; eventId: string; record: unknown; recordId: string }[]; nextKey: number; hasMore: boolean };
+    return res.json() as {
+      events: { sequence: number; eventType: string; eventId: string; record: unknown; recordId: string }[];
+      nextKey: number;
+      hasMore: boolean;
+    };
   }
 }
 
@@ -54,15 +68,41 @@ export interface PushResultJson {
 /** Event builders with fresh ids. */
 export const ev = {
   categoryAdd: (budgetId: string, over: Record<string, unknown> = {}) => ({
-    eventId: uuid(), eventType: 'category.add', budgetId, recordId: uuid(), name: 'Food', allocate: '100.00', when: Date.now(), ...over,
+    eventId: uuid(),
+    eventType: 'category.add',
+    budgetId,
+    recordId: uuid(),
+    name: 'Food',
+    allocate: '100.00',
+    when: Date.now(),
+    ...over,
   }),
   expenseAdd: (budgetId: string, categoryId: string, over: Record<string, unknown> = {}) => ({
-    eventId: uuid(), eventType: 'expense.add', budgetId, recordId: uuid(), categoryId, date: '2025-05-06', amount: '1.25', when: Date.now(), ...over,
+    eventId: uuid(),
+    eventType: 'expense.add',
+    budgetId,
+    recordId: uuid(),
+    categoryId,
+    date: '2025-05-06',
+    amount: '1.25',
+    when: Date.now(),
+    ...over,
   }),
   edit: (type: string, budgetId: string, recordId: string, version: number, fields: Record<string, unknown>) => ({
-    eventId: uuid(), eventType: type, budgetId, recordId, version, when: Date.now(), ...fields,
+    eventId: uuid(),
+    eventType: type,
+    budgetId,
+    recordId,
+    version,
+    when: Date.now(),
+    ...fields,
   }),
   del: (type: string, budgetId: string, recordId: string, version: number) => ({
-    eventId: uuid(), eventType: type, budgetId, recordId, version, when: Date.now(),
+    eventId: uuid(),
+    eventType: type,
+    budgetId,
+    recordId,
+    version,
+    when: Date.now(),
   }),
 };

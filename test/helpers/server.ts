@@ -11,7 +11,13 @@ export const TEST_SECRET = 'test-secret-0123456789';
 
 /** Config for tests: dev tokens, quiet logs, overridable per test. */
 export function testConfig(env: Record<string, string> = {}): Config {
-  return loadConfig({ NODE_ENV: 'test', LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', DEV_AUTH_SECRET: TEST_SECRET, AUTH_MODE: 'dev', ...env });
+  return loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    DEV_AUTH_SECRET: TEST_SECRET,
+    AUTH_MODE: 'dev',
+    ...env,
+  });
 }
 
 export const token = (uid: string, options: Parameters<typeof mintDevToken>[2] = {}) => mintDevToken(TEST_SECRET, uid, options);

@@ -12,7 +12,12 @@ let expenseId: string;
 const seen: { label: string; status: number }[] = [];
 
 type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
-async function raw(label: string, method: Method, url: string, opts: { uid?: string | null; payload?: string | Buffer; contentType?: string } = {}) {
+async function raw(
+  label: string,
+  method: Method,
+  url: string,
+  opts: { uid?: string | null; payload?: string | Buffer; contentType?: string } = {},
+) {
   const headers: Record<string, string> = opts.uid === null ? {} : auth(opts.uid ?? 'owner');
   if (opts.contentType !== undefined) headers['content-type'] = opts.contentType;
   const res = await ctx.server.app.inject({ method, url, headers, ...(opts.payload === undefined ? {} : { payload: opts.payload }) });
@@ -33,7 +38,10 @@ t.before(async () => {
 });
 
 t.test('an empty JSON body on a route that takes none is no body, not bad JSON', async (t) => {
-  const res = await raw('an empty body where none is needed', 'POST', `/budgets/${budgetId}/invites`, { payload: '', contentType: 'application/json' });
+  const res = await raw('an empty body where none is needed', 'POST', `/budgets/${budgetId}/invites`, {
+    payload: '',
+    contentType: 'application/json',
+  });
   t.equal(res.statusCode, 201);
   await ctx.sql`DELETE FROM invites`; // later tests check that bad input creates none
 });
@@ -49,7 +57,13 @@ t.test('a body that is not a push request is a 400 and writes nothing', async (t
     expectError(t, await raw(name, 'POST', '/events', { payload, contentType: 'application/json' }), 400, 'INVALID_JSON', name);
   }
   // An empty JSON body means "no body" (routes without one accept it); here the body is required.
-  expectError(t, await raw('an empty body', 'POST', '/events', { payload: '', contentType: 'application/json' }), 400, 'VALIDATION_FAILED', 'an empty body');
+  expectError(
+    t,
+    await raw('an empty body', 'POST', '/events', { payload: '', contentType: 'application/json' }),
+    400,
+    'VALIDATION_FAILED',
+    'an empty body',
+  );
   const good = () => ev.categoryAdd(budgetId);
   const invalid: [string, unknown, string?][] = [
     ['null', null],
@@ -71,13 +85,26 @@ t.test('a body that is not a push request is a 400 and writes nothing', async (t
   for (const [name, body, path] of invalid) {
     const err = expectError(t, await send(name, 'POST', '/events', body), 400, 'VALIDATION_FAILED', name);
     t.ok(Array.isArray(err?.details) && (err?.details as unknown[]).length > 0, `${name}: details list the problem`);
-    if (path) t.ok((err?.details as { path: string }[]).some((d) => d.path.endsWith(path)), `${name}: a detail points at ${path}`);
+    if (path)
+      t.ok(
+        (err?.details as { path: string }[]).some((d) => d.path.endsWith(path)),
+        `${name}: a detail points at ${path}`,
+      );
   }
   // Prototype keys are refused by the JSON parser; deep nesting is refused by the schema, not by a stack overflow.
   const proto = `{"events":[${JSON.stringify(good()).slice(0, -1)},"__proto__":{"admin":true}}]}`;
-  expectError(t, await raw('__proto__', 'POST', '/events', { payload: proto, contentType: 'application/json' }), 400, 'INVALID_JSON', 'a __proto__ key');
+  expectError(
+    t,
+    await raw('__proto__', 'POST', '/events', { payload: proto, contentType: 'application/json' }),
+    400,
+    'INVALID_JSON',
+    'a __proto__ key',
+  );
   const deep = `${'['.repeat(200_000)}${']'.repeat(200_000)}`;
-  const nested = await raw('deep', 'POST', '/events', { payload: `{"events":[${JSON.stringify(good()).slice(0, -1)},"name":${deep}}]}`, contentType: 'application/json' });
+  const nested = await raw('deep', 'POST', '/events', {
+    payload: `{"events":[${JSON.stringify(good()).slice(0, -1)},"name":${deep}}]}`,
+    contentType: 'application/json',
+  });
   t.equal(nested.statusCode, 200, 'a deeply nested field is an ordinary bad event');
   t.match(nested.json(), { events: [{ status: 'rejected', error: { code: 'VALIDATION_FAILED' } }] });
   t.same(await writeState(ctx.sql), before, 'nothing was written');
@@ -233,14 +260,26 @@ t.test('bad path and query parameters are a 400 with details', async (t) => {
     const err = expectError(t, await raw(name, 'GET', url), 400, 'VALIDATION_FAILED', name);
     t.ok(Array.isArray(err?.details) && (err?.details as unknown[]).length > 0, `${name}: with details`);
   }
-  expectError(t, await raw('remove \\u0000', 'DELETE', `/budgets/${budgetId}/participants/%00`), 400, 'VALIDATION_FAILED', 'removing a \\u0000 participant');
+  expectError(
+    t,
+    await raw('remove \\u0000', 'DELETE', `/budgets/${budgetId}/participants/%00`),
+    400,
+    'VALIDATION_FAILED',
+    'removing a \\u0000 participant',
+  );
 });
 
 // fastify answers these two itself, before routing, unless `buildApp` passes `frameworkErrors`
 // (src/http/errors.ts exports one) and a `maxParamLength` of at least 128 (uids are 1..128 chars).
 t.test('URLs that fastify refuses before routing are 400s in the envelope', async (t) => {
   expectError(t, await raw('bad percent-encoding', 'GET', '/budgets/%E0%A4%A'), 400, 'BAD_REQUEST', 'a URL that cannot be decoded');
-  expectError(t, await raw('long param', 'GET', `/budgets/${budgetId}/participants/${'u'.repeat(129)}`), 400, 'VALIDATION_FAILED', 'a participant id longer than 128');
+  expectError(
+    t,
+    await raw('long param', 'GET', `/budgets/${budgetId}/participants/${'u'.repeat(129)}`),
+    400,
+    'VALIDATION_FAILED',
+    'a participant id longer than 128',
+  );
   const res = await raw('128-char uid', 'GET', `/profiles/${'u'.repeat(128)}`);
   expectError(t, res, 404, 'USER_NOT_FOUND', 'a 128-character uid is a valid id');
 });
@@ -248,16 +287,56 @@ t.test('URLs that fastify refuses before routing are 400s in the envelope', asyn
 t.test('oversize bodies are 413, wrong content types 415, unknown routes 404 — all in the envelope', async (t) => {
   const before = await writeState(ctx.sql);
   const huge = JSON.stringify({ events: [ev.expenseAdd(budgetId, categoryId, { note: 'x'.repeat(1_100_000) })] });
-  expectError(t, await raw('oversize', 'POST', '/events', { payload: huge, contentType: 'application/json' }), 413, 'PAYLOAD_TOO_LARGE', 'a body over 1 MiB');
-  expectError(t, await raw('oversize budget', 'POST', '/budget', { payload: huge, contentType: 'application/json' }), 413, 'PAYLOAD_TOO_LARGE', 'a POST /budget over 1 MiB');
+  expectError(
+    t,
+    await raw('oversize', 'POST', '/events', { payload: huge, contentType: 'application/json' }),
+    413,
+    'PAYLOAD_TOO_LARGE',
+    'a body over 1 MiB',
+  );
+  expectError(
+    t,
+    await raw('oversize budget', 'POST', '/budget', { payload: huge, contentType: 'application/json' }),
+    413,
+    'PAYLOAD_TOO_LARGE',
+    'a POST /budget over 1 MiB',
+  );
   const body = JSON.stringify({ events: [ev.categoryAdd(budgetId)] });
-  expectError(t, await raw('text/plain', 'POST', '/events', { payload: body, contentType: 'text/plain' }), 415, 'UNSUPPORTED_MEDIA_TYPE', 'text/plain');
-  expectError(t, await raw('form', 'POST', '/events', { payload: 'events=1', contentType: 'application/x-www-form-urlencoded' }), 415, 'UNSUPPORTED_MEDIA_TYPE', 'a form');
-  expectError(t, await raw('xml', 'POST', '/budget', { payload: '<budget/>', contentType: 'application/xml' }), 415, 'UNSUPPORTED_MEDIA_TYPE', 'xml');
-  t.equal((await raw('charset', 'POST', '/events', { payload: body, contentType: 'application/json; charset=utf-8' })).statusCode, 200, 'a charset parameter is fine');
+  expectError(
+    t,
+    await raw('text/plain', 'POST', '/events', { payload: body, contentType: 'text/plain' }),
+    415,
+    'UNSUPPORTED_MEDIA_TYPE',
+    'text/plain',
+  );
+  expectError(
+    t,
+    await raw('form', 'POST', '/events', { payload: 'events=1', contentType: 'application/x-www-form-urlencoded' }),
+    415,
+    'UNSUPPORTED_MEDIA_TYPE',
+    'a form',
+  );
+  expectError(
+    t,
+    await raw('xml', 'POST', '/budget', { payload: '<budget/>', contentType: 'application/xml' }),
+    415,
+    'UNSUPPORTED_MEDIA_TYPE',
+    'xml',
+  );
+  t.equal(
+    (await raw('charset', 'POST', '/events', { payload: body, contentType: 'application/json; charset=utf-8' })).statusCode,
+    200,
+    'a charset parameter is fine',
+  );
   t.equal((await writeState(ctx.sql)).events, before.events + 1, 'only the good request wrote');
 
-  for (const [method, url, uid] of [['GET', '/nope', 'owner'], ['GET', '/nope', null], ['POST', '/budgets', 'owner'], ['PATCH', `/budgets/${budgetId}`, 'owner'], ['GET', '/budget', 'owner']] as const) {
+  for (const [method, url, uid] of [
+    ['GET', '/nope', 'owner'],
+    ['GET', '/nope', null],
+    ['POST', '/budgets', 'owner'],
+    ['PATCH', `/budgets/${budgetId}`, 'owner'],
+    ['GET', '/budget', 'owner'],
+  ] as const) {
     const res = await ctx.server.app.inject({ method, url, headers: uid ? auth(uid) : {} });
     seen.push({ label: url, status: res.statusCode });
     const err = expectError(t, res, 404, 'NOT_FOUND', `${method} ${url}${uid ? '' : ' without a token'}`);
@@ -293,16 +372,30 @@ t.test('the rate limit is per user: the 6th request in a window is 429 RATE_LIMI
   const get = (uid: string) => server.app.inject({ method: 'GET', url: '/budgets', headers: auth(uid) });
   const first: LightMyRequestResponse[] = [];
   for (let i = 0; i < 5; i++) first.push(await get('busy'));
-  t.same(first.map((r) => r.statusCode), [200, 200, 200, 200, 200]);
+  t.same(
+    first.map((r) => r.statusCode),
+    [200, 200, 200, 200, 200],
+  );
   const limited = await get('busy');
   expectError(t, limited, 429, 'RATE_LIMITED', 'the 6th request');
   const retryAfter = Number(limited.headers['retry-after']);
-  t.ok(Number.isInteger(retryAfter) && retryAfter > 0 && retryAfter <= 60, `Retry-After is a number of seconds (${limited.headers['retry-after']})`);
-  const push = await server.app.inject({ method: 'POST', url: '/events', headers: auth('busy'), payload: { events: [ev.categoryAdd(uuid())] } });
+  t.ok(
+    Number.isInteger(retryAfter) && retryAfter > 0 && retryAfter <= 60,
+    `Retry-After is a number of seconds (${limited.headers['retry-after']})`,
+  );
+  const push = await server.app.inject({
+    method: 'POST',
+    url: '/events',
+    headers: auth('busy'),
+    payload: { events: [ev.categoryAdd(uuid())] },
+  });
   t.equal(push.statusCode, 429, 'every route counts against the same budget');
   t.equal((await get('calm')).statusCode, 200, 'another user is not affected');
   for (const url of ['/healthz', '/readyz', '/metrics']) {
     const r = await Promise.all(Array.from({ length: 7 }, () => server.app.inject({ method: 'GET', url })));
-    t.ok(r.every((x) => x.statusCode === 200), `${url} is not rate limited`);
+    t.ok(
+      r.every((x) => x.statusCode === 200),
+      `${url} is not rate limited`,
+    );
   }
 });

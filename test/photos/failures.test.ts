@@ -34,7 +34,11 @@ t.test('failures of the store or the database', async (t) => {
   const row = async (uid: string) => (await server.services.users.row(uid)) as UserRow;
 
   const upload = async (uid: string): Promise<string> => {
-    const ticket = (await api.req('GET', '/user/photo-upload-url?type=image/png&size=100', uid)).json() as { url: string; key: string; headers: Record<string, string> };
+    const ticket = (await api.req('GET', '/user/photo-upload-url?type=image/png&size=100', uid)).json() as {
+      url: string;
+      key: string;
+      headers: Record<string, string>;
+    };
     const put = await fetch(ticket.url, { method: 'PUT', headers: ticket.headers, body: bytes(100) });
     if (put.status !== 200) throw new Error(`PUT ${put.status}`);
     return ticket.key;

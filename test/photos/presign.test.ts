@@ -12,7 +12,10 @@ t.test('a presigned upload URL carries no checksum and signs content-type and co
   const u = new URL(url);
   const params = [...u.searchParams.keys()].map((k) => k.toLowerCase());
   // The SDK default adds the CRC32 of an empty body, and real S3 then refuses every real upload.
-  t.same(params.filter((k) => k.startsWith('x-amz-checksum') || k === 'x-amz-sdk-checksum-algorithm'), []);
+  t.same(
+    params.filter((k) => k.startsWith('x-amz-checksum') || k === 'x-amz-sdk-checksum-algorithm'),
+    [],
+  );
   t.equal(u.searchParams.get('X-Amz-SignedHeaders'), 'content-length;content-type;host');
   t.equal(u.searchParams.get('X-Amz-Expires'), '900');
   t.equal(u.pathname, `/photos-test/${KEY}`, 'path-style, the exact key');

@@ -6,14 +6,24 @@ import { uuid } from '../helpers/server.js';
 
 t.test('a notice too big for one NOTIFY is split into payloads under 8000 bytes, losing nothing', async (t) => {
   const pointers = Array.from({ length: 1000 }, (_, i) => ({ budgetId: uuid(), sequence: i + 1 }));
-  const membership = Array.from({ length: 300 }, (_, i) => ({ userId: `user-é-${i}-${'x'.repeat(100)}`, budgetId: uuid(), change: i % 2 ? ('added' as const) : ('removed' as const) }));
+  const membership = Array.from({ length: 300 }, (_, i) => ({
+    userId: `user-é-${i}-${'x'.repeat(100)}`,
+    budgetId: uuid(),
+    change: i % 2 ? ('added' as const) : ('removed' as const),
+  }));
   const payloads = encodeNotice({ instanceId: 'me', heartbeat: 7, pointers, membership });
   t.ok(payloads.length > 5, `${payloads.length} payloads`);
   for (const p of payloads) t.ok(Buffer.byteLength(p) < Math.min(8000, MAX_PAYLOAD_BYTES + 1), `${Buffer.byteLength(p)} bytes`);
   const decoded = payloads.map((p) => decodeNotice(p));
   t.ok(decoded.every((d) => d?.instanceId === 'me' && d.heartbeat === 7));
-  t.same(decoded.flatMap((d) => d?.pointers ?? []), pointers);
-  t.same(decoded.flatMap((d) => d?.membership ?? []), membership);
+  t.same(
+    decoded.flatMap((d) => d?.pointers ?? []),
+    pointers,
+  );
+  t.same(
+    decoded.flatMap((d) => d?.membership ?? []),
+    membership,
+  );
 });
 
 t.test('an empty notice (a heartbeat) is one payload; foreign payloads are ignored', async (t) => {
@@ -29,10 +39,24 @@ t.test('an empty notice (a heartbeat) is one payload; foreign payloads are ignor
 });
 
 t.test('a pointer carries its commit time when it has one; pointers without one (older instances) still decode', async (t) => {
-  const [payload] = encodeNotice({ instanceId: 'i', pointers: [{ budgetId: 'b', sequence: 3, committedAt: 1_764_000_000_123 }, { budgetId: 'c', sequence: 4 }], membership: [] });
+  const [payload] = encodeNotice({
+    instanceId: 'i',
+    pointers: [
+      { budgetId: 'b', sequence: 3, committedAt: 1_764_000_000_123 },
+      { budgetId: 'c', sequence: 4 },
+    ],
+    membership: [],
+  });
   t.equal(payload, '{"i":"i","p":[["b",3,1764000000123],["c",4]]}');
-  t.same(decodeNotice(payload as string)?.pointers, [{ budgetId: 'b', sequence: 3, committedAt: 1_764_000_000_123 }, { budgetId: 'c', sequence: 4 }]);
-  t.same(decodeNotice('{"i":"x","p":[["b",1,"soon"]]}')?.pointers, [{ budgetId: 'b', sequence: 1 }], 'a malformed time is ignored, the pointer kept');
+  t.same(decodeNotice(payload as string)?.pointers, [
+    { budgetId: 'b', sequence: 3, committedAt: 1_764_000_000_123 },
+    { budgetId: 'c', sequence: 4 },
+  ]);
+  t.same(
+    decodeNotice('{"i":"x","p":[["b",1,"soon"]]}')?.pointers,
+    [{ budgetId: 'b', sequence: 1 }],
+    'a malformed time is ignored, the pointer kept',
+  );
 });
 
 t.test('frames: text JSON objects of a known type with the right fields', async (t) => {
@@ -45,7 +69,11 @@ t.test('frames: text JSON objects of a known type with the right fields', async 
   t.match(parseFrame(Buffer.from('{}'), true), { ok: false, error: { code: 'INVALID_MESSAGE' } });
   t.match(parseFrame([Buffer.from('{"type":'), Buffer.from('"ping"}')], false), { ok: true }, 'fragmented');
   t.match(frame('nope'), { ok: false, error: { code: 'INVALID_MESSAGE' } });
-  t.match(frame({ type: 'subscribe', budgetId: uuid(), after: -1, id: 'r' }), { ok: false, ref: 'r', error: { details: [{ path: '/after' }] } });
+  t.match(frame({ type: 'subscribe', budgetId: uuid(), after: -1, id: 'r' }), {
+    ok: false,
+    ref: 'r',
+    error: { details: [{ path: '/after' }] },
+  });
   t.match(frame({ type: 'push', id: 'p', events: [] }), { ok: false, ref: 'p' });
   t.match(frame({ type: 'ping', id: { no: 1 } }), { ok: false, ref: undefined }, 'an id of the wrong type is not echoed');
   t.match(frame({ type: 5 }), { ok: false, error: { code: 'INVALID_MESSAGE', message: /must be a string/ } });

@@ -26,7 +26,8 @@ t.test('commits on either instance are timed to the sends on A', async (t) => {
   t.teardown(() => alice.close());
   alice.send({ type: 'subscribe', budgetId, after: 0, id: 's' });
   const head = (await alice.waitFor((m) => m.type === 'subscribed')).lastSequence as number;
-  const received = (seq: number) => (m: { type: string; events?: unknown }) => m.type === 'events' && (m.events as { sequence: number }[]).some((e) => e.sequence === seq);
+  const received = (seq: number) => (m: { type: string; events?: unknown }) =>
+    m.type === 'events' && (m.events as { sequence: number }[]).some((e) => e.sequence === seq);
   await alice.waitFor(received(head), 10_000); // the backlog is sent before the clock starts
   const before = await commitToSendCount(a);
 

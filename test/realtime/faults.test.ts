@@ -62,9 +62,15 @@ t.test('the LISTEN backend is killed repeatedly while two instances write', asyn
   for (const id of budgets) {
     const n = await rest.lastSequence('lena', id);
     for (const r of readers) await r.reach(id, n, 15_000);
-    t.ok(readers.every((r) => r.tracker.complete(id, n)), `1..${n} everywhere`);
+    t.ok(
+      readers.every((r) => r.tracker.complete(id, n)),
+      `1..${n} everywhere`,
+    );
   }
-  t.same(readers.flatMap((r) => r.tracker.violations), []);
+  t.same(
+    readers.flatMap((r) => r.tracker.violations),
+    [],
+  );
   await eventually(() => a.realtime.listener.isListening && b.realtime.listener.isListening, 10_000, 'both listeners back');
 });
 
@@ -80,14 +86,24 @@ t.test('a commit that sends no NOTIFY is found by the safety poll', async (t) =>
   t.teardown(() => sql.end({ timeout: 1 }));
   const silent = new Processor(sql, NO_SINK);
   const results = await silent.push([ev.categoryAdd(budgetId), ev.categoryAdd(budgetId)], 'pia');
-  t.same(results.map((r) => r.sequence), [3, 4]);
+  t.same(
+    results.map((r) => r.sequence),
+    [3, 4],
+  );
   await reader.reach(budgetId, 4, 5000);
   t.ok(reader.tracker.complete(budgetId, 4));
 });
 
 type Paused = { _socket: { pause(): void; resume(): void } };
 const bigEdits = (budgetId: string, from: number) =>
-  Array.from({ length: 25 }, (_, i) => ({ eventId: uuid(), eventType: 'budget.edit', budgetId, version: from + i, details: 'd'.repeat(2000), when: Date.now() }));
+  Array.from({ length: 25 }, (_, i) => ({
+    eventId: uuid(),
+    eventType: 'budget.edit',
+    budgetId,
+    version: from + i,
+    details: 'd'.repeat(2000),
+    when: Date.now(),
+  }));
 
 t.test('a client that reads late: sending pauses at high water and resumes from the log when it drains', async (t) => {
   const server = await listening(t, { WS_HIGH_WATER_BYTES: String(64 * 1024), WS_SLOW_TIMEOUT_MS: '20000' }, url);
@@ -115,7 +131,11 @@ t.test('a client that reads late: sending pauses at high water and resumes from 
 
 t.test('a client that stops reading: bounded buffer, 4503, then it resumes without loss', async (t) => {
   const highWater = 64 * 1024;
-  const server = await listening(t, { WS_HIGH_WATER_BYTES: String(highWater), WS_HARD_LIMIT_BYTES: String(8 * 1024 * 1024), WS_SLOW_TIMEOUT_MS: '1000' }, url);
+  const server = await listening(
+    t,
+    { WS_HIGH_WATER_BYTES: String(highWater), WS_HARD_LIMIT_BYTES: String(8 * 1024 * 1024), WS_SLOW_TIMEOUT_MS: '1000' },
+    url,
+  );
   const rest = new Rest(server.base);
   const budgetId = await rest.createBudget('sam');
   const tracker = new Tracker();

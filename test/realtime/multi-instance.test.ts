@@ -31,7 +31,10 @@ t.test('commits on either instance reach every subscriber on both, exactly 1..N'
   for (const r of readers) for (const id of budgets) await r.subscribe(id, 0);
 
   // A push on A reaches B's subscriber.
-  await (await connect(a.wsUrl, owner)).request({ type: 'push', events: [ev.expenseAdd(budgets[0] as string, cats[0]?.recordId as string)] });
+  await (await connect(a.wsUrl, owner)).request({
+    type: 'push',
+    events: [ev.expenseAdd(budgets[0] as string, cats[0]?.recordId as string)],
+  });
   await (readers[2] as SyncClient).reach(budgets[0] as string, 4);
 
   // Four writers, two per instance, pushing into all three budgets at once.
@@ -40,7 +43,13 @@ t.test('commits on either instance reach every subscriber on both, exactly 1..N'
     writers.map(async (w, wi) => {
       for (let i = 0; i < 15; i++) {
         const k = (wi + i) % 3;
-        const res = await w.request({ type: 'push', events: [ev.expenseAdd(budgets[k] as string, cats[k]?.recordId as string), ev.expenseAdd(budgets[k] as string, cats[k]?.recordId as string)] });
+        const res = await w.request({
+          type: 'push',
+          events: [
+            ev.expenseAdd(budgets[k] as string, cats[k]?.recordId as string),
+            ev.expenseAdd(budgets[k] as string, cats[k]?.recordId as string),
+          ],
+        });
         if (res.type !== 'pushResult') throw new Error(JSON.stringify(res));
       }
     }),
@@ -48,9 +57,15 @@ t.test('commits on either instance reach every subscriber on both, exactly 1..N'
   for (const id of budgets) {
     const n = await restB.lastSequence(owner, id);
     for (const r of readers) await r.reach(id, n, 15_000);
-    t.ok(readers.every((r) => r.tracker.complete(id, n)), `every reader holds 1..${n} of a budget`);
+    t.ok(
+      readers.every((r) => r.tracker.complete(id, n)),
+      `every reader holds 1..${n} of a budget`,
+    );
   }
-  t.same(readers.flatMap((r) => r.tracker.violations), []);
+  t.same(
+    readers.flatMap((r) => r.tracker.violations),
+    [],
+  );
 });
 
 t.test('membership and revocation cross instances', async (t) => {
@@ -63,7 +78,8 @@ t.test('membership and revocation cross instances', async (t) => {
   await bobOnB.reach(budgetId, 3);
   t.equal((await restA.req('DELETE', `/budgets/${budgetId}/participants/bob`, 'alice')).status, 200);
   t.same(await bobOnB.waitFor((m) => m.type === 'revoked', 10_000), { type: 'revoked', budgetId, reason: 'removed' });
-  for (const c of [bobOnB, bob2OnB]) t.match(await c.waitFor((m) => m.type === 'membership' && m.change === 'removed', 10_000), { budgetId });
+  for (const c of [bobOnB, bob2OnB])
+    t.match(await c.waitFor((m) => m.type === 'membership' && m.change === 'removed', 10_000), { budgetId });
   t.equal(bobOnB.tracker.cursor(budgetId), 4, 'the removal (sequence 4) was the last event delivered');
   t.equal(bobOnB.messages.filter((m: Msg) => m.type === 'revoked').length, 1);
 });
@@ -122,7 +138,13 @@ t.test('an instance SIGKILLed mid-stream: its clients resume on the other withou
   for (const id of budgets) {
     const n = await restB.lastSequence('kim', id);
     for (const d of resumed) await d.reach(id, n, 15_000);
-    t.ok(trackers.every((tr) => tr.complete(id, n)), `every device holds 1..${n} across the reconnect`);
+    t.ok(
+      trackers.every((tr) => tr.complete(id, n)),
+      `every device holds 1..${n} across the reconnect`,
+    );
   }
-  t.same(trackers.flatMap((tr) => tr.violations), []);
+  t.same(
+    trackers.flatMap((tr) => tr.violations),
+    [],
+  );
 });

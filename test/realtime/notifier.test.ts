@@ -32,6 +32,10 @@ t.test('the notifier session commits asynchronously; a send outside any explicit
   await notifier.close();
   for (let i = 0; i < 100 && received.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
   t.equal(received.length, 1, 'one payload');
-  t.match(decodeNotice(received[0] as string), { instanceId: 'instance-a', pointers: [{ budgetId, sequence: 7 }], membership: [{ userId: 'u1', budgetId, change: 'added' }] });
+  t.match(decodeNotice(received[0] as string), {
+    instanceId: 'instance-a',
+    pointers: [{ budgetId, sequence: 7 }],
+    membership: [{ userId: 'u1', budgetId, change: 'added' }],
+  });
   t.equal((await metrics.notifiesSent.get()).values[0]?.value, 1);
 });

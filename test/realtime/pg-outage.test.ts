@@ -14,7 +14,6 @@ import { ev } from '../helpers/api.js';
 import { SyncClient, eventually } from './fixtures/client.js';
 import { Rest, listening, sleep } from './fixtures/harness.js';
 
-
 const OUTAGE_MS = 10_000;
 const dir = `.data/rt-outage-${process.pid}`;
 // persistent: stop() must not delete the data folder between stop and start; it is removed here.
@@ -64,8 +63,14 @@ t.test('Postgres down for 10 s: listeners are rebuilt and every subscriber gets 
   const n = await rest.lastSequence('omar', budgetId);
   t.equal(n, 18);
   for (const r of readers) await r.reach(budgetId, n, 30_000);
-  t.ok(readers.every((r) => r.tracker.complete(budgetId, n)), `1..${n} on every reader`);
-  t.same(readers.flatMap((r) => r.tracker.violations), []);
+  t.ok(
+    readers.every((r) => r.tracker.complete(budgetId, n)),
+    `1..${n} on every reader`,
+  );
+  t.same(
+    readers.flatMap((r) => r.tracker.violations),
+    [],
+  );
   await eventually(() => a.realtime.listener.isListening && b.realtime.listener.isListening, 10_000, 'both listeners back');
   // And NOTIFY itself works again across instances (still no safety poll).
   await writer.request({ type: 'push', events: [ev.expenseAdd(budgetId, cat.recordId)] });

@@ -49,7 +49,8 @@ t.test('subscribe: backlog then live, no gap and no repeat while another device 
   await rest.push('alice', [cat]);
   const writer = await connect('alice');
   // Build a backlog, then keep pushing while the reader subscribes from 0 and from the middle.
-  for (let i = 0; i < 10; i++) await writer.request({ type: 'push', events: Array.from({ length: 20 }, () => ev.expenseAdd(budgetId, cat.recordId)) });
+  for (let i = 0; i < 10; i++)
+    await writer.request({ type: 'push', events: Array.from({ length: 20 }, () => ev.expenseAdd(budgetId, cat.recordId)) });
   let pushing = true;
   const pushes = (async () => {
     let n = 0;
@@ -71,7 +72,10 @@ t.test('subscribe: backlog then live, no gap and no repeat while another device 
   await fromZero.reach(budgetId, last);
   await fromMiddle.reach(budgetId, last);
   t.ok(fromZero.tracker.complete(budgetId, last), `1..${last} exactly once, in order`);
-  t.same(fromMiddle.tracker.sequences.get(budgetId), Array.from({ length: last - 100 }, (_, i) => 101 + i));
+  t.same(
+    fromMiddle.tracker.sequences.get(budgetId),
+    Array.from({ length: last - 100 }, (_, i) => 101 + i),
+  );
   t.same([...fromZero.tracker.violations, ...fromMiddle.tracker.violations], []);
   // `subscribed` precedes the first `events` of its budget.
   const firstEvents = fromZero.messages.findIndex((m) => m.type === 'events');
@@ -112,7 +116,12 @@ t.test('the budgets woken in one event-loop turn are read by one query', async (
   // One batch touching all twelve, written behind this instance's back (as another instance
   // would): twelve wake-ups in the same turn, none of them coverable from local commits.
   const other = new Processor(server.services.sql, NO_SINK);
-  const pointers = (await other.push(budgets.map((b) => ev.categoryAdd(b)), 'alice')).map((r) => ({ budgetId: r.budgetId as string, sequence: r.sequence as number }));
+  const pointers = (
+    await other.push(
+      budgets.map((b) => ev.categoryAdd(b)),
+      'alice',
+    )
+  ).map((r) => ({ budgetId: r.budgetId as string, sequence: r.sequence as number }));
   server.realtime.hub.changed(pointers, []);
   for (const b of budgets) await c.reach(b, 3);
   const usedReads = (await value('logReads')) - reads;
@@ -133,7 +142,10 @@ t.test('unsubscribe stops one budget, the others go on', async (t) => {
   await rest.push('alice', [ev.categoryAdd(b)]);
   await c.reach(b, 3);
   await sleep(200);
-  t.notOk(c.messages.some((m) => m.type === 'events' && m.budgetId === a), 'nothing for the unsubscribed budget');
+  t.notOk(
+    c.messages.some((m) => m.type === 'events' && m.budgetId === a),
+    'nothing for the unsubscribed budget',
+  );
   t.match(await c.request({ type: 'unsubscribe', budgetId: a }), { type: 'unsubscribed', budgetId: a }, 'unsubscribing twice is fine');
 });
 
@@ -141,11 +153,19 @@ t.test('push over the socket gives exactly the results of POST /events', async (
   const budgetId = await rest.createBudget('alice');
   const c = await connect('alice');
   const cat = ev.categoryAdd(budgetId);
-  const batch = [cat, ev.expenseAdd(budgetId, cat.recordId, { amount: '12.5' }), ev.edit('category.edit', budgetId, cat.recordId, 7, { name: 'x' }), ev.categoryAdd(budgetId)];
+  const batch = [
+    cat,
+    ev.expenseAdd(budgetId, cat.recordId, { amount: '12.5' }),
+    ev.edit('category.edit', budgetId, cat.recordId, 7, { name: 'x' }),
+    ev.categoryAdd(budgetId),
+  ];
   const viaSocket = await c.request({ type: 'push', events: batch, mode: 'independent' });
   t.equal(viaSocket.type, 'pushResult');
   const socketResults = viaSocket.events as Record<string, unknown>[];
-  t.same(socketResults.map((r) => r.status), ['accepted', 'accepted', 'conflict', 'accepted']);
+  t.same(
+    socketResults.map((r) => r.status),
+    ['accepted', 'accepted', 'conflict', 'accepted'],
+  );
   // The same batch again over HTTP: the accepted ones are duplicates with the original outcome.
   const viaHttp = await rest.push('alice', batch, 'independent');
   t.same(
@@ -157,13 +177,22 @@ t.test('push over the socket gives exactly the results of POST /events', async (
   const batch2 = [ev.categoryAdd(budgetId), ev.categoryAdd(budgetId, { allocate: 'x' }), ev.categoryAdd(budgetId)];
   const http2 = await rest.push('alice', batch2);
   const socket2 = (await c.request({ type: 'push', events: batch2 })).events as Record<string, unknown>[];
-  t.same(socket2.map((r) => r.status), ['duplicate', 'rejected', 'skipped']);
-  t.same(http2.map((r) => r.status), ['accepted', 'rejected', 'skipped']);
+  t.same(
+    socket2.map((r) => r.status),
+    ['duplicate', 'rejected', 'skipped'],
+  );
+  t.same(
+    http2.map((r) => r.status),
+    ['accepted', 'rejected', 'skipped'],
+  );
   t.same(socket2[1], http2[1]);
 
   // The envelope: 1..25 events, each with a UUID eventId.
   t.match(await c.request({ type: 'push', events: [] }), { type: 'error', code: 'INVALID_MESSAGE' });
-  t.match(await c.request({ type: 'push', events: Array.from({ length: 26 }, () => ev.categoryAdd(budgetId)) }), { type: 'error', code: 'INVALID_MESSAGE' });
+  t.match(await c.request({ type: 'push', events: Array.from({ length: 26 }, () => ev.categoryAdd(budgetId)) }), {
+    type: 'error',
+    code: 'INVALID_MESSAGE',
+  });
   t.match(await c.request({ type: 'push', id: 'p-x', events: [{ eventType: 'category.add' }] }), {
     type: 'error',
     code: 'VALIDATION_FAILED',
@@ -184,7 +213,11 @@ t.test('ping, auth refresh and bad messages', async (t) => {
   const fresh = await c.request({ type: 'auth', token: token('alice', { ttlSeconds: 7200 }) });
   t.equal(fresh.type, 'authOk');
   t.ok((fresh.expiresAt as number) > Date.now() + 3600_000);
-  t.match(await c.request({ type: 'auth', token: 'garbage' }), { type: 'error', code: 'UNAUTHENTICATED' }, 'a bad token is refused, the socket stays');
+  t.match(
+    await c.request({ type: 'auth', token: 'garbage' }),
+    { type: 'error', code: 'UNAUTHENTICATED' },
+    'a bad token is refused, the socket stays',
+  );
 
   c.send(Buffer.from([1, 2, 3]));
   t.match(await c.waitFor((m) => m.type === 'error'), { code: 'INVALID_MESSAGE', message: /binary/ });
@@ -249,10 +282,18 @@ t.test('subscribe checks participation and the cursor', async (t) => {
   t.match(await c.request({ type: 'subscribe', budgetId: foreign, after: 0 }), { type: 'error', code: 'NOT_PARTICIPANT' });
   t.match(await c.request({ type: 'subscribe', budgetId: uuid(), after: 0 }), { type: 'error', code: 'BUDGET_NOT_FOUND' });
   const mine = await rest.createBudget('alice');
-  t.same(await c.request({ type: 'subscribe', budgetId: mine, after: 99, id: 's' }), { type: 'resync', budgetId: mine, code: 'SNAPSHOT_REQUIRED', id: 's' });
+  t.same(await c.request({ type: 'subscribe', budgetId: mine, after: 99, id: 's' }), {
+    type: 'resync',
+    budgetId: mine,
+    code: 'SNAPSHOT_REQUIRED',
+    id: 's',
+  });
   await rest.push('alice', [ev.categoryAdd(mine)]);
   await sleep(200);
-  t.notOk(c.messages.some((m) => m.type === 'events'), 'a resync is not a subscription');
+  t.notOk(
+    c.messages.some((m) => m.type === 'events'),
+    'a resync is not a subscription',
+  );
 });
 
 t.test('membership and revocation reach every socket of the user', async (t) => {
@@ -296,7 +337,8 @@ t.test('membership and revocation reach every socket of the user', async (t) => 
   await alice.subscribe(b2, 0);
   const version = (await rest.req('GET', `/budgets/${b2}`, 'alice')).json.budget.version as number;
   await rest.push('alice', [{ eventId: uuid(), eventType: 'budget.delete', budgetId: b2, version, when: Date.now() }]);
-  for (const c of [alice, carol]) t.same(await c.waitFor((m) => m.type === 'revoked' && m.budgetId === b2), { type: 'revoked', budgetId: b2, reason: 'deleted' });
+  for (const c of [alice, carol])
+    t.same(await c.waitFor((m) => m.type === 'revoked' && m.budgetId === b2), { type: 'revoked', budgetId: b2, reason: 'deleted' });
 });
 
 t.test('long-poll: wakes on a commit, 403 on removal, bounded by `wait`', async (t) => {
@@ -336,7 +378,16 @@ t.test('heartbeat: a peer that does not answer pings is dropped', async (t) => {
 
 t.test('metrics report the sockets and the fan-out', async (t) => {
   const text = await (await fetch(`${server.base}/metrics`)).text();
-  for (const name of ['ws_sockets_connected', 'ws_subscriptions', 'ws_events_delivered_total', 'ws_delivery_lag_seconds_bucket', 'realtime_listener_listening 1', 'realtime_notifies_sent_total', 'pg_notification_queue_usage', 'realtime_log_reads_total']) {
+  for (const name of [
+    'ws_sockets_connected',
+    'ws_subscriptions',
+    'ws_events_delivered_total',
+    'ws_delivery_lag_seconds_bucket',
+    'realtime_listener_listening 1',
+    'realtime_notifies_sent_total',
+    'pg_notification_queue_usage',
+    'realtime_log_reads_total',
+  ]) {
     t.ok(text.includes(name), name);
   }
 });

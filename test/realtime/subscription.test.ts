@@ -13,8 +13,17 @@ const budgetId = uuid();
 
 function event(sequence: number, over: Partial<StreamEvent> = {}): StreamEvent {
   return {
-    sequence, eventId: uuid(), eventType: 'category.add', budgetId, recordId: uuid(), actorId: 'writer',
-    when: 1000 + sequence, serverTime: 2000 + sequence, version: 1, record: null, ...over,
+    sequence,
+    eventId: uuid(),
+    eventType: 'category.add',
+    budgetId,
+    recordId: uuid(),
+    actorId: 'writer',
+    when: 1000 + sequence,
+    serverTime: 2000 + sequence,
+    version: 1,
+    record: null,
+    ...over,
   } as StreamEvent;
 }
 
@@ -48,8 +57,14 @@ t.test('subscribers at the same cursor share one message; others get theirs from
   t.equal(a.sent.length, 1);
   t.equal(a.sent[0], b.sent[0], 'the same object, serialized once');
   t.same(decode(a.sent[0] as EventsMessage), { type: 'events', budgetId, events: page });
-  t.same(decode(c.sent[0] as EventsMessage).events.map((e) => e.sequence), [4, 5]);
-  t.same(subs.map((s) => s.cursor), [5, 5, 5]);
+  t.same(
+    decode(c.sent[0] as EventsMessage).events.map((e) => e.sequence),
+    [4, 5],
+  );
+  t.same(
+    subs.map((s) => s.cursor),
+    [5, 5, 5],
+  );
   t.equal(a.sent[0]?.oldestServerTime, 2001);
   t.equal(c.sent[0]?.count, 2);
 });
@@ -59,21 +74,39 @@ t.test('a page is split into messages of at most 100 events, in order, without g
   const s = new FakeSocket('u1');
   const sub = new SocketSubscription(s, budgetId, 0);
   sub.deliver(page);
-  t.same(s.sent.map((m) => m.count), [100, 100, 50]);
-  t.same(s.sent.flatMap((m) => decode(m).events.map((e) => e.sequence)), page.map((e) => e.sequence));
+  t.same(
+    s.sent.map((m) => m.count),
+    [100, 100, 50],
+  );
+  t.same(
+    s.sent.flatMap((m) => decode(m).events.map((e) => e.sequence)),
+    page.map((e) => e.sequence),
+  );
   t.equal(sub.cursor, 250);
 });
 
 t.test("a participant.remove ends its user's subscription only; a budget.delete ends everyone's", async (t) => {
-  const page = [event(1), event(2, { eventType: 'participant.remove', recordId: 'u1', actorId: 'writer' }), event(3), event(4, { eventType: 'budget.delete' }), event(5)];
+  const page = [
+    event(1),
+    event(2, { eventType: 'participant.remove', recordId: 'u1', actorId: 'writer' }),
+    event(3),
+    event(4, { eventType: 'budget.delete' }),
+    event(5),
+  ];
   const [removed, other] = [new FakeSocket('u1'), new FakeSocket('u2')];
   const r = new SocketSubscription(removed, budgetId, 0);
   const o = new SocketSubscription(other, budgetId, 0);
   t.equal(r.deliver(page), 'done');
   t.equal(o.deliver(page), 'done');
-  t.same(removed.sent.flatMap((m) => decode(m).events.map((e) => e.sequence)), [1, 2]);
+  t.same(
+    removed.sent.flatMap((m) => decode(m).events.map((e) => e.sequence)),
+    [1, 2],
+  );
   t.equal(removed.revokedWith, 'removed');
-  t.same(other.sent.flatMap((m) => decode(m).events.map((e) => e.sequence)), [1, 2, 3, 4]);
+  t.same(
+    other.sent.flatMap((m) => decode(m).events.map((e) => e.sequence)),
+    [1, 2, 3, 4],
+  );
   t.equal(other.revokedWith, 'deleted');
   t.equal(r.cursor, 2);
   t.equal(o.cursor, 4);
@@ -89,7 +122,10 @@ t.test('a socket that cannot take more stops after the message that filled it, i
   t.equal(sub.cursor, 100);
   s.canSend = () => true;
   sub.deliver(page);
-  t.same(s.sent.map((m) => m.count), [100, 50]);
+  t.same(
+    s.sent.map((m) => m.count),
+    [100, 50],
+  );
   t.equal(sub.cursor, 150);
 });
 

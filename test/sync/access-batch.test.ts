@@ -103,12 +103,18 @@ t.test('300 mixed checks of one turn: one batch query, each answer exactly what 
   const batcher = new AccessBatcher(rec.sql);
   const asked = Array.from({ length: 300 }, (_, i) => combos[i % combos.length] as readonly [string, string]);
   const answers = await Promise.all(asked.map(([b, u]) => outcome(batcher.check(b, u))));
-  t.same(answers, asked.map(([b, u]) => expected.get(`${b} ${u}`)), 'every answer equals the single-pair answer');
+  t.same(
+    answers,
+    asked.map(([b, u]) => expected.get(`${b} ${u}`)),
+    'every answer equals the single-pair answer',
+  );
 
   // Upper- and lower-case forms of one budget are one pair: 4 budgets × 5 users = 20 rows.
   t.same(rec.batches(), [20], 'one batch query for all 300 checks, one row per distinct pair');
   // Every other call confirms a refusal: the batch row was the first read, the confirmation is a transaction.
-  const refusedPairs = new Set(combos.filter(([b, u]) => !('access' in (expected.get(`${b} ${u}`) as Outcome))).map(([b, u]) => `${b.toLowerCase()} ${u}`));
+  const refusedPairs = new Set(
+    combos.filter(([b, u]) => !('access' in (expected.get(`${b} ${u}`) as Outcome))).map(([b, u]) => `${b.toLowerCase()} ${u}`),
+  );
   t.equal(refusedPairs.size, 17);
   const others = rec.calls.filter((c) => !c.text.includes('unnest'));
   t.equal(others.filter((c) => c.text === 'BEGIN').length, refusedPairs.size, 'one confirming transaction per distinct refused pair');
@@ -122,7 +128,10 @@ t.test('granted checks need no other query; each event-loop turn is its own batc
   t.equal(granted.length, 6, 'A as owner and member, C as its owner, each id in both cases');
   const asked = Array.from({ length: 300 }, (_, i) => granted[i % granted.length] as readonly [string, string]);
   const answers = await Promise.all(asked.map(([b, u]) => outcome(batcher.check(b, u))));
-  t.same(answers, asked.map(([b, u]) => expected.get(`${b} ${u}`)));
+  t.same(
+    answers,
+    asked.map(([b, u]) => expected.get(`${b} ${u}`)),
+  );
   t.equal(rec.calls.length, 1, '300 granted checks: exactly one query');
   t.same(rec.batches(), [3]);
 
@@ -140,7 +149,10 @@ t.test('more distinct pairs than the per-query cap are split into queries of at 
   const rec = recorded(fresh(t));
   const batcher = new AccessBatcher(rec.sql);
   const answers = await Promise.all(users.map((u) => batcher.check(D, u)));
-  t.ok(answers.every((a, i) => a.budget.id === D && a.role === (i === 0 ? 'owner' : 'member')), 'every pair granted with its role');
+  t.ok(
+    answers.every((a, i) => a.budget.id === D && a.role === (i === 0 ? 'owner' : 'member')),
+    'every pair granted with its role',
+  );
   t.same(rec.batches(), [MAX_PAIRS_PER_QUERY, MAX_PAIRS_PER_QUERY, 1], `${users.length} pairs: three queries`);
   t.equal(rec.calls.length, 3, 'and nothing else');
 });
@@ -156,7 +168,7 @@ t.test('a malformed budget id fails alone, as the single query does; the rest of
   t.same(rec.batches(), [1], 'the good pair still went in a batch');
 });
 
-t.test('a failed batch query rejects every caller with the single query\'s error; the next batch works', async (t) => {
+t.test("a failed batch query rejects every caller with the single query's error; the next batch works", async (t) => {
   const unhandled: unknown[] = [];
   const onUnhandled = (reason: unknown) => unhandled.push(reason);
   process.on('unhandledRejection', onUnhandled);
@@ -184,8 +196,14 @@ t.test('a failed batch query rejects every caller with the single query\'s error
       ),
     ),
   );
-  t.ok(errors.every((e) => e !== undefined), 'every caller rejected');
-  t.ok(errors.every((e) => e === errors[0]), 'all with the one error of the batch query');
+  t.ok(
+    errors.every((e) => e !== undefined),
+    'every caller rejected',
+  );
+  t.ok(
+    errors.every((e) => e === errors[0]),
+    'all with the one error of the batch query',
+  );
   t.equal((errors[0] as { code?: unknown }).code, singleCode, `the same error as the single query (${String(singleCode)})`);
   t.equal(toAppError(errors[0]).code, toAppError(singleErr).code, 'which a socket answers the same way');
   t.same(rec.batches(), [30 / 2], 'one batch query was tried (upper and lower case share a pair)');
@@ -193,7 +211,11 @@ t.test('a failed batch query rejects every caller with the single query\'s error
 
   rec.use(fresh(t));
   const answers = await Promise.all(asked.map(([b, u]) => outcome(batcher.check(b, u))));
-  t.same(answers, asked.map(([b, u]) => expected.get(`${b} ${u}`)), 'the next batch, on a working pool, answers correctly');
+  t.same(
+    answers,
+    asked.map(([b, u]) => expected.get(`${b} ${u}`)),
+    'the next batch, on a working pool, answers correctly',
+  );
   await new Promise((resolve) => setImmediate(resolve));
   t.same(unhandled, [], 'no unhandled rejection');
 });
@@ -218,5 +240,8 @@ t.test('a refusal the confirmation disagrees with is granted and reported (BUDGE
   const access = await new AccessBatcher(racing).check(budgetId, 'late-joiner');
   t.equal(access.role, 'member', 'the confirmed answer is given');
   await new Promise((r) => setImmediate(r)); // warnings are emitted on the next tick
-  t.ok(warnings.some((w) => (w as Error & { code?: string }).code === 'BUDGET_SYNC_ACCESS_RECHECK'), 'the disagreement is reported');
+  t.ok(
+    warnings.some((w) => (w as Error & { code?: string }).code === 'BUDGET_SYNC_ACCESS_RECHECK'),
+    'the disagreement is reported',
+  );
 });

@@ -38,10 +38,27 @@ t.test('the events handed to the sink after commit equal a log read, byte for by
     'owner',
     'independent',
   );
-  t.same(results.map((r) => r.status), ['accepted', 'accepted', 'accepted', 'accepted', 'conflict', 'accepted', 'accepted', 'accepted', 'accepted', 'accepted', 'accepted']);
+  t.same(
+    results.map((r) => r.status),
+    ['accepted', 'accepted', 'accepted', 'accepted', 'conflict', 'accepted', 'accepted', 'accepted', 'accepted', 'accepted', 'accepted'],
+  );
   const logged = await readStream(sql, budgetId, handed[0]?.sequence ? handed[0].sequence - 1 : 0, 100);
   t.equal(handed.length, 10, 'every accepted event, none of the refused');
-  t.same(handed.map((e) => e.eventType), ['category.add', 'category.add', 'expense.add', 'expense.add', 'category.edit', 'expense.edit', 'expense.delete', 'category.delete', 'budget.edit', 'budget.delete']);
+  t.same(
+    handed.map((e) => e.eventType),
+    [
+      'category.add',
+      'category.add',
+      'expense.add',
+      'expense.add',
+      'category.edit',
+      'expense.edit',
+      'expense.delete',
+      'category.delete',
+      'budget.edit',
+      'budget.delete',
+    ],
+  );
   t.equal(JSON.stringify(handed), JSON.stringify(logged), 'the same JSON as the log read');
   t.match(handed[7], { cascade: { expenseIds: [exp.recordId] } });
 });
@@ -69,11 +86,21 @@ t.test("the budget head is written by the batch's last accepted change, or after
     'owner',
     'independent',
   );
-  t.same(results.map((r) => r.status), ['accepted', 'accepted', 'accepted', 'conflict', 'accepted', 'accepted']);
-  for (const [id, r] of await heads()) t.equal(r.last_sequence, r.logged, `budget ${id === a ? 'a' : id === b ? 'b' : 'c'}: head = last logged sequence`);
+  t.same(
+    results.map((r) => r.status),
+    ['accepted', 'accepted', 'accepted', 'conflict', 'accepted', 'accepted'],
+  );
+  for (const [id, r] of await heads())
+    t.equal(r.last_sequence, r.logged, `budget ${id === a ? 'a' : id === b ? 'b' : 'c'}: head = last logged sequence`);
   // stopOnError stops before b's last event: the head written is the last one applied.
-  const stopped = await processor.push([ev.categoryAdd(b), ev.edit('category.edit', a, catA.recordId, 1, { name: 'x' }), ev.categoryAdd(b)], 'owner');
-  t.same(stopped.map((r) => r.status), ['accepted', 'conflict', 'skipped']);
+  const stopped = await processor.push(
+    [ev.categoryAdd(b), ev.edit('category.edit', a, catA.recordId, 1, { name: 'x' }), ev.categoryAdd(b)],
+    'owner',
+  );
+  t.same(
+    stopped.map((r) => r.status),
+    ['accepted', 'conflict', 'skipped'],
+  );
   const after = await heads();
   t.equal(after.get(b)?.last_sequence, after.get(b)?.logged, 'b after a stopped batch');
   t.equal(after.get(b)?.logged, 5, 'b: its two opening events (create, owner joins) and three adds');

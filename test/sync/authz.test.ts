@@ -25,7 +25,13 @@ let seq = 0;
 /** A budget with an owner, two members, a removed member and an outsider (all fresh uids), a category and an expense. */
 async function fixture(api: Api): Promise<Fixture> {
   const tag = `f${++seq}`;
-  const f = { owner: `${tag}-owner`, member: `${tag}-member`, removed: `${tag}-removed`, outsider: `${tag}-outsider`, other: `${tag}-other` };
+  const f = {
+    owner: `${tag}-owner`,
+    member: `${tag}-member`,
+    removed: `${tag}-removed`,
+    outsider: `${tag}-outsider`,
+    other: `${tag}-other`,
+  };
   const budgetId = await api.createBudget(f.owner);
   await api.addMembers(budgetId, f.owner, f.member, f.removed, f.other);
   const rm = await api.req('DELETE', `/budgets/${budgetId}/participants/${f.removed}`, f.owner);
@@ -73,26 +79,108 @@ const ROUTES: Route[] = [
     method: 'GET',
     url: () => '/budgets',
     expect: {
-      outsider: { status: 200, check: (t, b, f) => t.notOk((b.budgets as { id: string }[]).some((x) => x.id === f.budgetId), 'not listed') },
-      removed: { status: 200, check: (t, b, f) => t.notOk((b.budgets as { id: string }[]).some((x) => x.id === f.budgetId), 'not listed') },
-      member: { status: 200, check: (t, b, f) => t.ok((b.budgets as { id: string }[]).some((x) => x.id === f.budgetId), 'listed') },
-      owner: { status: 200, check: (t, b, f) => t.ok((b.budgets as { id: string }[]).some((x) => x.id === f.budgetId), 'listed') },
+      outsider: {
+        status: 200,
+        check: (t, b, f) =>
+          t.notOk(
+            (b.budgets as { id: string }[]).some((x) => x.id === f.budgetId),
+            'not listed',
+          ),
+      },
+      removed: {
+        status: 200,
+        check: (t, b, f) =>
+          t.notOk(
+            (b.budgets as { id: string }[]).some((x) => x.id === f.budgetId),
+            'not listed',
+          ),
+      },
+      member: {
+        status: 200,
+        check: (t, b, f) =>
+          t.ok(
+            (b.budgets as { id: string }[]).some((x) => x.id === f.budgetId),
+            'listed',
+          ),
+      },
+      owner: {
+        status: 200,
+        check: (t, b, f) =>
+          t.ok(
+            (b.budgets as { id: string }[]).some((x) => x.id === f.budgetId),
+            'listed',
+          ),
+      },
     },
-    deleted: { status: 200, check: (t, b, f) => t.notOk((b.budgets as { id: string }[]).some((x) => x.id === f.budgetId), 'a deleted budget is not listed') },
+    deleted: {
+      status: 200,
+      check: (t, b, f) =>
+        t.notOk(
+          (b.budgets as { id: string }[]).some((x) => x.id === f.budgetId),
+          'a deleted budget is not listed',
+        ),
+    },
   },
-  budgetRead('/budgets/:id', (f) => `/budgets/${f.budgetId}`, (t, b, f) => t.match(b, { budget: { id: f.budgetId }, lastSequence: Number })),
-  budgetRead('/budgets/:id/snapshot', (f) => `/budgets/${f.budgetId}/snapshot`, (t, b) => t.equal((b.expenses as unknown[]).length, 1)),
-  budgetRead('/budgets/:id/last-event-sequence', (f) => `/budgets/${f.budgetId}/last-event-sequence`, (t, b, f) => t.match(b, { budgetId: f.budgetId, lastSequence: Number })),
-  budgetRead('/budgets/:id/participants', (f) => `/budgets/${f.budgetId}/participants`, (t, b, f) =>
-    t.same((b.participants as { userId: string }[]).map((p) => p.userId).sort(), [f.member, f.other, f.owner].sort(), 'the removed member is not listed'),
+  budgetRead(
+    '/budgets/:id',
+    (f) => `/budgets/${f.budgetId}`,
+    (t, b, f) => t.match(b, { budget: { id: f.budgetId }, lastSequence: Number }),
   ),
-  budgetRead('/budgets/:id/participants/:uid', (f) => `/budgets/${f.budgetId}/participants/${f.member}`, (t, b, f) => t.match(b, { participant: { userId: f.member, role: 'member' } })),
-  budgetRead('/budgets/:id/categories', (f) => `/budgets/${f.budgetId}/categories`, (t, b, f) => t.match(b, { categories: [{ id: f.categoryId }] })),
-  budgetRead('/budgets/:id/categories/:cid', (f) => `/budgets/${f.budgetId}/categories/${f.categoryId}`, (t, b, f) => t.match(b, { category: { id: f.categoryId } })),
-  budgetRead('/budgets/:id/expenses', (f) => `/budgets/${f.budgetId}/expenses`, (t, b, f) => t.match(b, { expenses: [{ id: f.expenseId }], nextKey: null })),
-  budgetRead('/budgets/:id/expenses/:eid', (f) => `/budgets/${f.budgetId}/expenses/${f.expenseId}`, (t, b, f) => t.match(b, { expense: { id: f.expenseId } })),
-  budgetRead('/budgets/:id/summary', (f) => `/budgets/${f.budgetId}/summary`, (t, b) => t.match(b, { totals: { count: 1 } })),
-  budgetRead('/events', (f) => `/events?budgetId=${f.budgetId}&wait=0`, (t, b) => t.ok((b.events as unknown[]).length >= 8, 'the stream')),
+  budgetRead(
+    '/budgets/:id/snapshot',
+    (f) => `/budgets/${f.budgetId}/snapshot`,
+    (t, b) => t.equal((b.expenses as unknown[]).length, 1),
+  ),
+  budgetRead(
+    '/budgets/:id/last-event-sequence',
+    (f) => `/budgets/${f.budgetId}/last-event-sequence`,
+    (t, b, f) => t.match(b, { budgetId: f.budgetId, lastSequence: Number }),
+  ),
+  budgetRead(
+    '/budgets/:id/participants',
+    (f) => `/budgets/${f.budgetId}/participants`,
+    (t, b, f) =>
+      t.same(
+        (b.participants as { userId: string }[]).map((p) => p.userId).sort(),
+        [f.member, f.other, f.owner].sort(),
+        'the removed member is not listed',
+      ),
+  ),
+  budgetRead(
+    '/budgets/:id/participants/:uid',
+    (f) => `/budgets/${f.budgetId}/participants/${f.member}`,
+    (t, b, f) => t.match(b, { participant: { userId: f.member, role: 'member' } }),
+  ),
+  budgetRead(
+    '/budgets/:id/categories',
+    (f) => `/budgets/${f.budgetId}/categories`,
+    (t, b, f) => t.match(b, { categories: [{ id: f.categoryId }] }),
+  ),
+  budgetRead(
+    '/budgets/:id/categories/:cid',
+    (f) => `/budgets/${f.budgetId}/categories/${f.categoryId}`,
+    (t, b, f) => t.match(b, { category: { id: f.categoryId } }),
+  ),
+  budgetRead(
+    '/budgets/:id/expenses',
+    (f) => `/budgets/${f.budgetId}/expenses`,
+    (t, b, f) => t.match(b, { expenses: [{ id: f.expenseId }], nextKey: null }),
+  ),
+  budgetRead(
+    '/budgets/:id/expenses/:eid',
+    (f) => `/budgets/${f.budgetId}/expenses/${f.expenseId}`,
+    (t, b, f) => t.match(b, { expense: { id: f.expenseId } }),
+  ),
+  budgetRead(
+    '/budgets/:id/summary',
+    (f) => `/budgets/${f.budgetId}/summary`,
+    (t, b) => t.match(b, { totals: { count: 1 } }),
+  ),
+  budgetRead(
+    '/events',
+    (f) => `/events?budgetId=${f.budgetId}&wait=0`,
+    (t, b) => t.ok((b.events as unknown[]).length >= 8, 'the stream'),
+  ),
   {
     name: 'POST /budgets/:id/invites',
     method: 'POST',
@@ -106,7 +194,10 @@ const ROUTES: Route[] = [
     url: (f) => `/budgets/${f.budgetId}/join?token=${f.token}`,
     mutates: true,
     expect: {
-      outsider: { status: 200, check: (t, b, f) => t.match(b, { budget: { id: f.budgetId }, participant: { userId: f.outsider, role: 'member' } }) },
+      outsider: {
+        status: 200,
+        check: (t, b, f) => t.match(b, { budget: { id: f.budgetId }, participant: { userId: f.outsider, role: 'member' } }),
+      },
       removed: { status: 200, check: (t, b, f) => t.match(b, { participant: { userId: f.removed, role: 'member' } }) },
       member: { status: 200, check: (t, b, f) => t.match(b, { participant: { userId: f.member, role: 'member' } }) },
       owner: { status: 200, check: (t, b, f) => t.match(b, { participant: { userId: f.owner, role: 'owner' } }) },
@@ -141,7 +232,10 @@ const ROUTES: Route[] = [
     method: 'DELETE',
     url: (f) => `/budgets/${f.budgetId}/participants/${f.other}`,
     mutates: true,
-    expect: { member: { status: 403, code: 'NOT_OWNER' }, owner: { status: 200, check: (t, b, f) => t.same(b, { budgetId: f.budgetId, userId: f.other }) } },
+    expect: {
+      member: { status: 403, code: 'NOT_OWNER' },
+      owner: { status: 200, check: (t, b, f) => t.same(b, { budgetId: f.budgetId, userId: f.other }) },
+    },
   },
   {
     name: 'PUT /budgets/:id/owner',
@@ -149,7 +243,10 @@ const ROUTES: Route[] = [
     url: (f) => `/budgets/${f.budgetId}/owner`,
     body: (f) => ({ userId: f.other }),
     mutates: true,
-    expect: { member: { status: 403, code: 'NOT_OWNER' }, owner: { status: 200, check: (t, b, f) => t.match(b, { budget: { id: f.budgetId, ownerId: f.other } }) } },
+    expect: {
+      member: { status: 403, code: 'NOT_OWNER' },
+      owner: { status: 200, check: (t, b, f) => t.match(b, { budget: { id: f.budgetId, ownerId: f.other } }) },
+    },
   },
 ];
 
@@ -193,7 +290,9 @@ t.test('every route answers each kind of caller as the protocol says', async (t)
     }
   }
   // The shared fixture's membership never changed along the way.
-  const people = json<{ participants: { userId: string }[] }>(await api.req('GET', `/budgets/${shared.budgetId}/participants`, shared.owner));
+  const people = json<{ participants: { userId: string }[] }>(
+    await api.req('GET', `/budgets/${shared.budgetId}/participants`, shared.owner),
+  );
   t.same(people.participants.map((p) => p.userId).sort(), [shared.member, shared.other, shared.owner].sort());
 });
 
@@ -217,7 +316,16 @@ t.test('a deleted budget is 404 BUDGET_NOT_FOUND on every route, for everyone wh
 
 t.test('every event type, pushed by each kind of caller', async (t) => {
   const { api } = ctx;
-  const types = ['budget.edit', 'budget.delete', 'category.add', 'category.edit', 'category.delete', 'expense.add', 'expense.edit', 'expense.delete'] as const;
+  const types = [
+    'budget.edit',
+    'budget.delete',
+    'category.add',
+    'category.edit',
+    'category.delete',
+    'expense.add',
+    'expense.edit',
+    'expense.delete',
+  ] as const;
   const make = (type: (typeof types)[number], f: Fixture) => {
     switch (type) {
       case 'budget.edit':
@@ -252,7 +360,8 @@ t.test('every event type, pushed by each kind of caller', async (t) => {
     for (const role of ['member', 'owner'] as const) {
       const f = await fixture(api);
       const [r] = await api.push(f[role], [make(type, f)]);
-      if (type === 'budget.delete' && role === 'member') t.match(r, { status: 'rejected', error: { code: 'NOT_OWNER' } }, `${type} by a member`);
+      if (type === 'budget.delete' && role === 'member')
+        t.match(r, { status: 'rejected', error: { code: 'NOT_OWNER' } }, `${type} by a member`);
       else t.match(r, { status: 'accepted' }, `${type} by the ${role}`);
     }
   }
@@ -262,7 +371,7 @@ t.test('every event type, pushed by each kind of caller', async (t) => {
   t.equal(stale?.record, undefined);
 });
 
-t.test('a member of budget A can neither read nor write budget B\'s records through A', async (t) => {
+t.test("a member of budget A can neither read nor write budget B's records through A", async (t) => {
   const { api } = ctx;
   const a = await fixture(api);
   const b = await fixture(api);
@@ -270,13 +379,55 @@ t.test('a member of budget A can neither read nor write budget B\'s records thro
   const bBefore = await snapshotB();
   const streamBefore = (await api.stream(b.owner, b.budgetId)).events.length;
 
-  expectError(t, await api.req('GET', `/budgets/${a.budgetId}/categories/${b.categoryId}`, a.member), 404, 'CATEGORY_NOT_FOUND', "B's category by A's path");
-  expectError(t, await api.req('GET', `/budgets/${a.budgetId}/expenses/${b.expenseId}`, a.member), 404, 'EXPENSE_NOT_FOUND', "B's expense by A's path");
-  expectError(t, await api.req('GET', `/budgets/${a.budgetId}/participants/${b.owner}`, a.member), 404, 'PARTICIPANT_NOT_FOUND', "B's owner by A's path");
-  expectError(t, await api.req('GET', `/budgets/${b.budgetId}/categories/${b.categoryId}`, a.member), 403, 'NOT_PARTICIPANT', "B's category by B's path");
-  expectError(t, await api.req('DELETE', `/budgets/${a.budgetId}/participants/${b.member}`, a.owner), 404, 'PARTICIPANT_NOT_FOUND', "A's owner removing B's member");
-  expectError(t, await api.req('PUT', `/budgets/${a.budgetId}/owner`, a.owner, { userId: b.member }), 404, 'PARTICIPANT_NOT_FOUND', "A's owner handing A to B's member");
-  expectError(t, await api.req('GET', `/budgets/${a.budgetId}/join?token=${b.token}`, a.member), 404, 'INVITE_INVALID', "B's invite used on A's path");
+  expectError(
+    t,
+    await api.req('GET', `/budgets/${a.budgetId}/categories/${b.categoryId}`, a.member),
+    404,
+    'CATEGORY_NOT_FOUND',
+    "B's category by A's path",
+  );
+  expectError(
+    t,
+    await api.req('GET', `/budgets/${a.budgetId}/expenses/${b.expenseId}`, a.member),
+    404,
+    'EXPENSE_NOT_FOUND',
+    "B's expense by A's path",
+  );
+  expectError(
+    t,
+    await api.req('GET', `/budgets/${a.budgetId}/participants/${b.owner}`, a.member),
+    404,
+    'PARTICIPANT_NOT_FOUND',
+    "B's owner by A's path",
+  );
+  expectError(
+    t,
+    await api.req('GET', `/budgets/${b.budgetId}/categories/${b.categoryId}`, a.member),
+    403,
+    'NOT_PARTICIPANT',
+    "B's category by B's path",
+  );
+  expectError(
+    t,
+    await api.req('DELETE', `/budgets/${a.budgetId}/participants/${b.member}`, a.owner),
+    404,
+    'PARTICIPANT_NOT_FOUND',
+    "A's owner removing B's member",
+  );
+  expectError(
+    t,
+    await api.req('PUT', `/budgets/${a.budgetId}/owner`, a.owner, { userId: b.member }),
+    404,
+    'PARTICIPANT_NOT_FOUND',
+    "A's owner handing A to B's member",
+  );
+  expectError(
+    t,
+    await api.req('GET', `/budgets/${a.budgetId}/join?token=${b.token}`, a.member),
+    404,
+    'INVITE_INVALID',
+    "B's invite used on A's path",
+  );
 
   const writes = await api.push(
     a.member,
@@ -295,10 +446,19 @@ t.test('a member of budget A can neither read nor write budget B\'s records thro
     writes.map((r) => r.error?.code),
     ['NOT_FOUND', 'NOT_FOUND', 'NOT_FOUND', 'NOT_FOUND', 'CATEGORY_NOT_FOUND', 'NOT_PARTICIPANT', 'NOT_PARTICIPANT'],
   );
-  t.ok(writes.every((r) => r.status === 'rejected' && r.record === undefined), 'all rejected, no record leaked');
+  t.ok(
+    writes.every((r) => r.status === 'rejected' && r.record === undefined),
+    'all rejected, no record leaked',
+  );
   t.same(await snapshotB(), bBefore, 'budget B is unchanged');
   t.equal((await api.stream(b.owner, b.budgetId)).events.length, streamBefore, "B's stream did not grow");
-  expectError(t, await api.req('GET', `/events?budgetId=${b.budgetId}&wait=0`, a.member), 403, 'NOT_PARTICIPANT', "B's stream read by A's member");
+  expectError(
+    t,
+    await api.req('GET', `/events?budgetId=${b.budgetId}&wait=0`, a.member),
+    403,
+    'NOT_PARTICIPANT',
+    "B's stream read by A's member",
+  );
 });
 
 t.test('knowing a budget id is never enough to join it', async (t) => {
@@ -307,9 +467,21 @@ t.test('knowing a budget id is never enough to join it', async (t) => {
   const before = await writeState(ctx.sql);
   const res = await api.req('GET', `/budgets/${f.budgetId}/join`, f.outsider);
   expectError(t, res, 400, 'VALIDATION_FAILED', 'join without a token');
-  expectError(t, await api.req('GET', `/budgets/${f.budgetId}/join?token=${'x'.repeat(32)}`, f.outsider), 404, 'INVITE_INVALID', 'join with a made-up token');
+  expectError(
+    t,
+    await api.req('GET', `/budgets/${f.budgetId}/join?token=${'x'.repeat(32)}`, f.outsider),
+    404,
+    'INVITE_INVALID',
+    'join with a made-up token',
+  );
   expectError(t, await api.req('POST', `/invites/${'y'.repeat(32)}/accept`, f.outsider), 404, 'INVITE_INVALID', 'accept a made-up token');
-  expectError(t, await api.req('POST', `/budgets/${f.budgetId}/invites`, f.outsider, {}), 403, 'NOT_PARTICIPANT', 'an outsider cannot mint an invite');
+  expectError(
+    t,
+    await api.req('POST', `/budgets/${f.budgetId}/invites`, f.outsider, {}),
+    403,
+    'NOT_PARTICIPANT',
+    'an outsider cannot mint an invite',
+  );
   t.same(await writeState(ctx.sql), before, 'nothing was written');
   expectError(t, await api.req('GET', `/budgets/${f.budgetId}`, f.outsider), 403, 'NOT_PARTICIPANT', 'still an outsider');
 });

@@ -45,15 +45,27 @@ function randomBatches(
       const r = rnd();
       const stale = rnd() < 0.3 ? -1 : 0; // some edits use an outdated version on purpose
       if (r < 0.2) {
-        events.push(ev.categoryAdd(budgetId, { name: `c${i}`, allocate: `${Math.floor(rnd() * 1000)}.${Math.floor(rnd() * 100)}` }) as Event);
+        events.push(
+          ev.categoryAdd(budgetId, { name: `c${i}`, allocate: `${Math.floor(rnd() * 1000)}.${Math.floor(rnd() * 100)}` }) as Event,
+        );
       } else if (r < 0.5 && cats.length > 0) {
         events.push(ev.expenseAdd(budgetId, pick(cats).id, { amount: `${Math.floor(rnd() * 100)}.${Math.floor(rnd() * 10)}` }) as Event);
       } else if (r < 0.65 && cats.length > 0) {
         const c = pick(cats);
-        events.push(ev.edit('category.edit', budgetId, c.id, Math.max(1, c.version + stale), { allocate: `${Math.floor(rnd() * 500)}` }) as Event);
+        events.push(
+          ev.edit('category.edit', budgetId, c.id, Math.max(1, c.version + stale), { allocate: `${Math.floor(rnd() * 500)}` }) as Event,
+        );
       } else if (r < 0.95 && exps.length > 0) {
         const e = pick(exps);
-        events.push(ev.edit('expense.edit', budgetId, e.id, Math.max(1, e.version + stale), rnd() < 0.5 ? { amount: `${Math.floor(rnd() * 50)}.25` } : { note: `n${i}` }) as Event);
+        events.push(
+          ev.edit(
+            'expense.edit',
+            budgetId,
+            e.id,
+            Math.max(1, e.version + stale),
+            rnd() < 0.5 ? { amount: `${Math.floor(rnd() * 50)}.25` } : { note: `n${i}` },
+          ) as Event,
+        );
       } else if (exps.length > 0) {
         const e = pick(exps);
         events.push(ev.del('expense.delete', budgetId, e.id, e.version) as Event);
@@ -76,7 +88,10 @@ t.test('concurrent batches from several users give gap-free sequences, consisten
   const budgetId = await api.createBudget('u1');
   await api.addMembers(budgetId, 'u1', 'u2', 'u3', 'u4');
   const seedCats = Array.from({ length: 4 }, () => ev.categoryAdd(budgetId));
-  await api.push('u1', [...seedCats, ...Array.from({ length: 12 }, (_, i) => ev.expenseAdd(budgetId, seedCats[i % 4]?.recordId as string))]);
+  await api.push('u1', [
+    ...seedCats,
+    ...Array.from({ length: 12 }, (_, i) => ev.expenseAdd(budgetId, seedCats[i % 4]?.recordId as string)),
+  ]);
 
   const rnd = prng(20260401);
   const sent: { uid: string; events: Event[]; results: PushResultJson[] }[] = [];
@@ -102,12 +117,22 @@ t.test('concurrent batches from several users give gap-free sequences, consisten
   const accepted = all.filter((x) => x.r.status === 'accepted');
   const statuses = new Set(all.map((x) => x.r.status));
   t.ok(statuses.has('accepted') && statuses.has('conflict'), `a real mix of outcomes: ${[...statuses].join(', ')}`);
-  t.ok(all.every((x) => x.r.status !== 'rejected' || ['CATEGORY_NOT_FOUND'].includes(x.r.error?.code ?? '')), 'rejections only for expenses whose category went away');
-  t.ok(all.every((x) => x.r.eventId === x.e.eventId), 'results are in submission order');
+  t.ok(
+    all.every((x) => x.r.status !== 'rejected' || ['CATEGORY_NOT_FOUND'].includes(x.r.error?.code ?? '')),
+    'rejections only for expenses whose category went away',
+  );
+  t.ok(
+    all.every((x) => x.r.eventId === x.e.eventId),
+    'results are in submission order',
+  );
 
   const stream = await fullStream(api, 'u3', budgetId);
   const head = json<{ lastSequence: number }>(await api.req('GET', `/budgets/${budgetId}/last-event-sequence`, 'u2')).lastSequence;
-  t.same(stream.map((e) => e.sequence), Array.from({ length: head }, (_, i) => i + 1), `sequences are exactly 1..${head}`);
+  t.same(
+    stream.map((e) => e.sequence),
+    Array.from({ length: head }, (_, i) => i + 1),
+    `sequences are exactly 1..${head}`,
+  );
   const seedCount = 2 + 3 + 16;
   t.equal(head, seedCount + accepted.length, 'one stream event per accepted event, nothing else');
   const bySeq = new Map(stream.map((e) => [e.sequence, e]));
@@ -126,7 +151,7 @@ t.test('concurrent batches from several users give gap-free sequences, consisten
     versions.set(e.recordId, [...(versions.get(e.recordId) ?? []), e.version as number]);
   }
   const broken = [...versions.entries()].filter(([, vs]) => vs.some((v, i) => v !== i + 1));
-  t.same(broken, [], 'each record\'s version counts its accepted changes');
+  t.same(broken, [], "each record's version counts its accepted changes");
   for (const x of all.filter((y) => y.r.status === 'conflict' && y.r.error?.code === 'VERSION_CONFLICT')) {
     if ((x.r.record as { version: number }).version === x.e.version) t.fail(`a conflict whose version matched: ${JSON.stringify(x)}`);
   }
@@ -148,13 +173,20 @@ t.test('the same eventId raced by 8 requests is accepted once; the others are du
   const cat = ev.categoryAdd(budgetId);
   await api.push('racer', [cat]);
 
-  for (const event of [ev.categoryAdd(budgetId), ev.expenseAdd(budgetId, cat.recordId), ev.edit('category.edit', budgetId, cat.recordId, 1, { name: 'raced' })]) {
+  for (const event of [
+    ev.categoryAdd(budgetId),
+    ev.expenseAdd(budgetId, cat.recordId),
+    ev.edit('category.edit', budgetId, cat.recordId, 1, { name: 'raced' }),
+  ]) {
     const results = await Promise.all(Array.from({ length: 8 }, () => api.push('racer', [event])));
     const flat = results.map((r) => r[0] as PushResultJson);
     t.equal(flat.filter((r) => r.status === 'accepted').length, 1, `${event.eventType}: exactly one accepted`);
     t.equal(flat.filter((r) => r.status === 'duplicate').length, 7, `${event.eventType}: seven duplicates`);
     const winner = flat.find((r) => r.status === 'accepted') as PushResultJson;
-    t.ok(flat.every((r) => r.sequence === winner.sequence && stable(r.record) === stable(winner.record)), 'all with the same sequence and record');
+    t.ok(
+      flat.every((r) => r.sequence === winner.sequence && stable(r.record) === stable(winner.record)),
+      'all with the same sequence and record',
+    );
   }
   const [n] = await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM events WHERE budget_id = ${budgetId}`;
   t.equal(n?.n, 6, 'three raced events, each logged once');
@@ -163,12 +195,20 @@ t.test('the same eventId raced by 8 requests is accepted once; the others are du
   const eventId = uuid();
   const before = await writeState(sql);
   const responses = await Promise.all(
-    Array.from({ length: 8 }, (_, i) => api.req('POST', '/events', 'racer', { events: [{ ...ev.categoryAdd(i % 2 ? other : budgetId), eventId }] })),
+    Array.from({ length: 8 }, (_, i) =>
+      api.req('POST', '/events', 'racer', { events: [{ ...ev.categoryAdd(i % 2 ? other : budgetId), eventId }] }),
+    ),
   );
-  t.ok(responses.every((r) => r.statusCode === 200), 'every racer gets a 200');
+  t.ok(
+    responses.every((r) => r.statusCode === 200),
+    'every racer gets a 200',
+  );
   const codes = responses.map((r) => (r.json() as { events: PushResultJson[] }).events[0] as PushResultJson);
   t.equal(codes.filter((r) => r.status === 'accepted').length, 1, 'one accepted');
-  t.ok(codes.every((r) => r.status === 'accepted' || r.error?.code === 'EVENT_ID_REUSED'), 'the rest EVENT_ID_REUSED (different record ids)');
+  t.ok(
+    codes.every((r) => r.status === 'accepted' || r.error?.code === 'EVENT_ID_REUSED'),
+    'the rest EVENT_ID_REUSED (different record ids)',
+  );
   const after = await writeState(sql);
   t.equal(after.events, before.events + 1, 'exactly one event logged');
 });
@@ -178,21 +218,39 @@ t.test('concurrent joins never pass the participant limit', async (t) => {
   const budgetId = await api.createBudget('boss');
   const token = json<{ token: string }>(await api.req('POST', `/budgets/${budgetId}/invites`, 'boss', {})).token;
   const joiners = Array.from({ length: 12 }, (_, i) => `joiner${i}`);
-  const answers = await Promise.all(joiners.map((uid, i) => (i % 2 ? api.req('POST', `/invites/${token}/accept`, uid) : api.req('GET', `/budgets/${budgetId}/join?token=${token}`, uid))));
+  const answers = await Promise.all(
+    joiners.map((uid, i) =>
+      i % 2 ? api.req('POST', `/invites/${token}/accept`, uid) : api.req('GET', `/budgets/${budgetId}/join?token=${token}`, uid),
+    ),
+  );
   const ok = answers.filter((r) => r.statusCode === 200);
   t.equal(ok.length, 4, 'four join (the owner counts as the fifth)');
   for (const r of answers.filter((x) => x.statusCode !== 200)) expectError(t, r, 403, 'PARTICIPANT_LIMIT_REACHED');
   const participants = json<{ participants: unknown[] }>(await api.req('GET', `/budgets/${budgetId}/participants`, 'boss')).participants;
   t.equal(participants.length, 5);
   const stream = await fullStream(api, 'boss', budgetId);
-  t.same(stream.map((e) => e.sequence), [1, 2, 3, 4, 5, 6]);
+  t.same(
+    stream.map((e) => e.sequence),
+    [1, 2, 3, 4, 5, 6],
+  );
   t.equal(stream.filter((e) => e.eventType === 'participant.add').length, 5);
   const [inv] = await sql<{ uses: number }[]>`SELECT uses FROM invites WHERE budget_id = ${budgetId}`;
   t.equal(inv?.uses, 4, 'the invite counts only the joins that happened');
 
   // A member joining again while the budget is full is still the same no-op answer.
-  const again = await Promise.all(Array.from({ length: 6 }, () => api.req('POST', `/invites/${token}/accept`, ok.length ? (ok[0]?.json() as { participant: { userId: string } }).participant.userId : 'x')));
-  t.ok(again.every((r) => r.statusCode === 200 && r.body === again[0]?.body), 'concurrent re-joins by a member all answer the same 200');
+  const again = await Promise.all(
+    Array.from({ length: 6 }, () =>
+      api.req(
+        'POST',
+        `/invites/${token}/accept`,
+        ok.length ? (ok[0]?.json() as { participant: { userId: string } }).participant.userId : 'x',
+      ),
+    ),
+  );
+  t.ok(
+    again.every((r) => r.statusCode === 200 && r.body === again[0]?.body),
+    'concurrent re-joins by a member all answer the same 200',
+  );
   t.equal((await fullStream(api, 'boss', budgetId)).length, 6, 're-joining writes nothing');
 });
 
@@ -202,56 +260,74 @@ t.test('concurrent POST /budget with one eventId creates the budget once', async
   const answers = await Promise.all(Array.from({ length: 8 }, () => api.req('POST', '/budget', 'maker', body)));
   t.same(answers.map((r) => r.statusCode).sort(), [200, 200, 200, 200, 200, 200, 200, 201]);
   const created = answers.find((r) => r.statusCode === 201);
-  t.ok(answers.every((r) => stable(r.json()) === stable(created?.json())), 'every answer has the same body');
+  t.ok(
+    answers.every((r) => stable(r.json()) === stable(created?.json())),
+    'every answer has the same body',
+  );
   const [n] = await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM events WHERE budget_id = ${body.id}`;
   t.equal(n?.n, 2, 'budget.create and participant.add once');
 
   // Different eventIds racing for one budget id: one 201, the rest 409 BUDGET_EXISTS.
   const id = uuid();
-  const racing = await Promise.all(Array.from({ length: 6 }, () => api.req('POST', '/budget', 'maker', { eventId: uuid(), id, title: 'B', when: 1 })));
+  const racing = await Promise.all(
+    Array.from({ length: 6 }, () => api.req('POST', '/budget', 'maker', { eventId: uuid(), id, title: 'B', when: 1 })),
+  );
   t.equal(racing.filter((r) => r.statusCode === 201).length, 1);
   for (const r of racing.filter((x) => x.statusCode !== 201)) expectError(t, r, 409, 'BUDGET_EXISTS');
 
   // One eventId racing for different budget ids: one 201, the rest 409 EVENT_ID_REUSED, never a 500.
   const eventId = uuid();
   const before = await writeState(sql);
-  const reused = await Promise.all(Array.from({ length: 6 }, () => api.req('POST', '/budget', 'maker', { eventId, id: uuid(), title: 'C', when: 1 })));
+  const reused = await Promise.all(
+    Array.from({ length: 6 }, () => api.req('POST', '/budget', 'maker', { eventId, id: uuid(), title: 'C', when: 1 })),
+  );
   t.equal(reused.filter((r) => r.statusCode === 201).length, 1);
   for (const r of reused.filter((x) => x.statusCode !== 201)) expectError(t, r, 409, 'EVENT_ID_REUSED');
   const after = await writeState(sql);
   t.equal(after.budgets, before.budgets + 1, 'one budget created');
 });
 
-t.test('an eventId committed by another transaction mid-batch is answered from its receipt, and the rest of the batch still applies', async (t) => {
-  const { api, sql } = await setup(t);
-  const a = await api.createBudget('racer');
-  const b = await api.createBudget('racer');
-  const eventId = uuid();
-  // Another writer holds eventId in budget b, uncommitted: our batch's insert of it must wait, then fail.
-  let release!: () => void;
-  const held = new Promise<void>((r) => (release = r));
-  let inserted!: () => void;
-  const ready = new Promise<void>((r) => (inserted = r));
-  const other = sql.begin(async (tx) => {
-    const [head] = await tx<{ s: number }[]>`SELECT last_sequence AS s FROM budgets WHERE id = ${b} FOR UPDATE`;
-    await tx`INSERT INTO events (budget_id, sequence, event_id, event_type, record_id, actor_id, client_when, server_time, version, record, fingerprint)
+t.test(
+  'an eventId committed by another transaction mid-batch is answered from its receipt, and the rest of the batch still applies',
+  async (t) => {
+    const { api, sql } = await setup(t);
+    const a = await api.createBudget('racer');
+    const b = await api.createBudget('racer');
+    const eventId = uuid();
+    // Another writer holds eventId in budget b, uncommitted: our batch's insert of it must wait, then fail.
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let inserted!: () => void;
+    const ready = new Promise<void>((r) => (inserted = r));
+    const other = sql.begin(async (tx) => {
+      const [head] = await tx<{ s: number }[]>`SELECT last_sequence AS s FROM budgets WHERE id = ${b} FOR UPDATE`;
+      await tx`INSERT INTO events (budget_id, sequence, event_id, event_type, record_id, actor_id, client_when, server_time, version, record, fingerprint)
              VALUES (${b}, ${(head?.s ?? 0) + 1}, ${eventId}, 'category.add', ${uuid()}, 'racer', 0, 0, 1, NULL, 'other')`;
-    await tx`UPDATE budgets SET last_sequence = last_sequence + 1 WHERE id = ${b}`;
-    inserted();
-    await held;
-  });
-  await ready;
-  const first = ev.categoryAdd(a);
-  const pushing = api.push('racer', [first, { ...ev.categoryAdd(a), eventId }, ev.categoryAdd(a)], 'independent');
-  await new Promise((r) => setTimeout(r, 300)); // let the batch reach the blocked insert
-  release();
-  await other;
-  const results = await pushing;
-  t.same(results.map((r) => r.status), ['accepted', 'rejected', 'accepted'], 'the raced event is refused; the others apply');
-  t.equal(results[1]?.error?.code, 'EVENT_ID_REUSED');
-  const stream = await api.stream('racer', a);
-  t.same(stream.events.map((e) => e.sequence), [1, 2, 3, 4], 'budget a stays gap-free');
-});
+      await tx`UPDATE budgets SET last_sequence = last_sequence + 1 WHERE id = ${b}`;
+      inserted();
+      await held;
+    });
+    await ready;
+    const first = ev.categoryAdd(a);
+    const pushing = api.push('racer', [first, { ...ev.categoryAdd(a), eventId }, ev.categoryAdd(a)], 'independent');
+    await new Promise((r) => setTimeout(r, 300)); // let the batch reach the blocked insert
+    release();
+    await other;
+    const results = await pushing;
+    t.same(
+      results.map((r) => r.status),
+      ['accepted', 'rejected', 'accepted'],
+      'the raced event is refused; the others apply',
+    );
+    t.equal(results[1]?.error?.code, 'EVENT_ID_REUSED');
+    const stream = await api.stream('racer', a);
+    t.same(
+      stream.events.map((e) => e.sequence),
+      [1, 2, 3, 4],
+      'budget a stays gap-free',
+    );
+  },
+);
 
 t.test('a removal committed while a batch waits for the budget lock is seen: the batch is refused', async (t) => {
   const { api, sql } = await setup(t);

@@ -17,9 +17,15 @@ t.test('a retried eventId is a duplicate with the original outcome, even after l
   const exp = ev.expenseAdd(budgetId, cat.recordId, { amount: '2.5' });
   const edit = ev.edit('expense.edit', budgetId, exp.recordId, 1, { note: 'first' });
   const original = await api.push('gina', [cat, exp, edit]);
-  t.same(original.map((r) => r.status), ['accepted', 'accepted', 'accepted']);
+  t.same(
+    original.map((r) => r.status),
+    ['accepted', 'accepted', 'accepted'],
+  );
   // Later changes by someone else, and a delete.
-  await api.push('hank', [ev.edit('expense.edit', budgetId, exp.recordId, 2, { note: 'second' }), ev.edit('category.edit', budgetId, cat.recordId, 1, { name: 'x' })]);
+  await api.push('hank', [
+    ev.edit('expense.edit', budgetId, exp.recordId, 2, { note: 'second' }),
+    ev.edit('category.edit', budgetId, cat.recordId, 1, { name: 'x' }),
+  ]);
   await api.push('hank', [ev.del('expense.delete', budgetId, exp.recordId, 3)]);
   const before = await writeState(ctx.sql);
 
@@ -35,8 +41,16 @@ t.test('a retried eventId is a duplicate with the original outcome, even after l
   delete sameContent.eventType;
   sameContent.event = 'category.add';
   t.match(await one(api, 'gina', sameContent), { status: 'duplicate', sequence: original[0]?.sequence });
-  t.match(await one(api, 'hank', cat), { status: 'duplicate', sequence: original[0]?.sequence }, 'any current participant gets the duplicate');
-  t.match(await one(api, 'gina', { ...cat, eventId: cat.eventId.toUpperCase() }), { status: 'duplicate', eventId: cat.eventId }, 'eventIds compare case-insensitively');
+  t.match(
+    await one(api, 'hank', cat),
+    { status: 'duplicate', sequence: original[0]?.sequence },
+    'any current participant gets the duplicate',
+  );
+  t.match(
+    await one(api, 'gina', { ...cat, eventId: cat.eventId.toUpperCase() }),
+    { status: 'duplicate', eventId: cat.eventId },
+    'eventIds compare case-insensitively',
+  );
 });
 
 t.test('the same eventId with different content is EVENT_ID_REUSED; a non-participant never learns the original', async (t) => {
@@ -55,12 +69,22 @@ t.test('the same eventId with different content is EVENT_ID_REUSED; a non-partic
     ['another budget', { ...cat, budgetId: other }],
     ['another type', { ...ev.del('category.delete', budgetId, cat.recordId, 1), eventId: cat.eventId }],
   ];
-  const results = await api.push('ivan', variants.map(([, e]) => e), 'independent');
+  const results = await api.push(
+    'ivan',
+    variants.map(([, e]) => e),
+    'independent',
+  );
   variants.forEach(([name], i) => t.match(results[i], { status: 'rejected', error: { code: 'EVENT_ID_REUSED' } }, name));
-  t.ok(results.every((r) => r.record === undefined), 'no record is returned with EVENT_ID_REUSED');
+  t.ok(
+    results.every((r) => r.record === undefined),
+    'no record is returned with EVENT_ID_REUSED',
+  );
   t.same(await writeState(ctx.sql), before);
 
-  for (const [who, label] of [['mallory', 'a stranger'], ['jade', 'a removed member']] as const) {
+  for (const [who, label] of [
+    ['mallory', 'a stranger'],
+    ['jade', 'a removed member'],
+  ] as const) {
     if (who === 'jade') await api.req('DELETE', `/budgets/${budgetId}/participants/jade`, 'ivan');
     const r = await one(api, who, cat);
     t.match(r, { status: 'rejected', error: { code: 'NOT_PARTICIPANT' } }, `${label} asking for a duplicate is NOT_PARTICIPANT`);
@@ -82,14 +106,34 @@ t.test('an eventId that came back conflict, rejected or skipped is judged afresh
   const skippedOne = ev.categoryAdd(budgetId, { name: 'Skipped' });
 
   const first = await api.push('kate', [expEarly, skippedOne]);
-  t.same(first.map((r) => [r.status, r.error?.code]), [['rejected', 'CATEGORY_NOT_FOUND'], ['skipped', undefined]]);
+  t.same(
+    first.map((r) => [r.status, r.error?.code]),
+    [
+      ['rejected', 'CATEGORY_NOT_FOUND'],
+      ['skipped', undefined],
+    ],
+  );
   t.equal(first[1]?.sequence, undefined);
-  t.same(first[1], { eventId: skippedOne.eventId, eventType: 'category.add', budgetId, recordId: skippedOne.recordId, status: 'skipped' }, 'a skipped result names its event');
-  t.same((await api.push('kate', [cat, staleEdit])).map((r) => r.status), ['accepted', 'conflict']);
+  t.same(
+    first[1],
+    { eventId: skippedOne.eventId, eventType: 'category.add', budgetId, recordId: skippedOne.recordId, status: 'skipped' },
+    'a skipped result names its event',
+  );
+  t.same(
+    (await api.push('kate', [cat, staleEdit])).map((r) => r.status),
+    ['accepted', 'conflict'],
+  );
 
   const again = await api.push('kate', [expEarly, skippedOne, { ...staleEdit, version: 1 }]);
-  t.same(again.map((r) => r.status), ['accepted', 'accepted', 'accepted'], 'all three are accepted now');
-  t.same(again.map((r) => r.sequence), [4, 5, 6]);
+  t.same(
+    again.map((r) => r.status),
+    ['accepted', 'accepted', 'accepted'],
+    'all three are accepted now',
+  );
+  t.same(
+    again.map((r) => r.sequence),
+    [4, 5, 6],
+  );
   // A conflicting edit may come back with the right version under the same eventId: the fingerprint
   // of the accepted one is what counts from now on.
   t.match(await one(api, 'kate', { ...staleEdit, version: 1 }), { status: 'duplicate', sequence: 6 });
@@ -101,7 +145,10 @@ t.test('one batch may carry the same eventId twice: the second is a duplicate of
   const budgetId = await api.createBudget('liam');
   const cat = ev.categoryAdd(budgetId);
   const rs = await api.push('liam', [cat, cat, { ...cat, name: 'different' }], 'independent');
-  t.same(rs.map((r) => r.status), ['accepted', 'duplicate', 'rejected']);
+  t.same(
+    rs.map((r) => r.status),
+    ['accepted', 'duplicate', 'rejected'],
+  );
   t.equal(rs[1]?.sequence, rs[0]?.sequence);
   t.same(rs[1]?.record, rs[0]?.record);
   t.equal(rs[2]?.error?.code, 'EVENT_ID_REUSED');
@@ -109,5 +156,8 @@ t.test('one batch may carry the same eventId twice: the second is a duplicate of
 
   // A rejected first copy leaves no receipt: the second copy is judged afresh (and rejected again).
   const bad = ev.expenseAdd(budgetId, uuid());
-  t.same((await api.push('liam', [bad, bad], 'independent')).map((r) => r.error?.code), ['CATEGORY_NOT_FOUND', 'CATEGORY_NOT_FOUND']);
+  t.same(
+    (await api.push('liam', [bad, bad], 'independent')).map((r) => r.error?.code),
+    ['CATEGORY_NOT_FOUND', 'CATEGORY_NOT_FOUND'],
+  );
 });

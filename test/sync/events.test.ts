@@ -28,7 +28,15 @@ t.test('every client event type is accepted with the next sequence, the new vers
 
   const cat = ev.categoryAdd(budgetId, { name: 'Food', allocate: '100' });
   const catAdded = await one(api, 'alice', cat);
-  t.match(catAdded, { eventId: cat.eventId, eventType: 'category.add', budgetId, recordId: cat.recordId, status: 'accepted', sequence: 3, version: 1 });
+  t.match(catAdded, {
+    eventId: cat.eventId,
+    eventType: 'category.add',
+    budgetId,
+    recordId: cat.recordId,
+    status: 'accepted',
+    sequence: 3,
+    version: 1,
+  });
   t.same(keys(catAdded.record), CATEGORY_KEYS, 'a category record has exactly the protocol fields');
   t.match(catAdded.record, { id: cat.recordId, budgetId, name: 'Food', allocate: '100.00', createdBy: 'alice', version: 1 });
   t.type(catAdded.record?.createdAt, 'number');
@@ -45,13 +53,25 @@ t.test('every client event type is accepted with the next sequence, the new vers
   const expAdded = await one(api, 'alice', exp);
   t.match(expAdded, { status: 'accepted', sequence: 7, version: 1 });
   t.same(keys(expAdded.record), EXPENSE_KEYS, 'an expense record has exactly the protocol fields');
-  t.match(expAdded.record, { id: exp.recordId, budgetId, categoryId: cat.recordId, date: '2025-05-06', amount: '12.50', note: 'coffee', createdBy: 'alice' });
+  t.match(expAdded.record, {
+    id: exp.recordId,
+    budgetId,
+    categoryId: cat.recordId,
+    date: '2025-05-06',
+    amount: '12.50',
+    note: 'coffee',
+    createdBy: 'alice',
+  });
 
   const expNoNote = await one(api, 'alice', ev.expenseAdd(budgetId, cat.recordId, { amount: '0' }));
   t.equal(expNoNote.record?.note, null, 'an expense without a note has note: null');
   t.equal(expNoNote.record?.amount, '0.00');
 
-  const moved = await one(api, 'alice', ev.edit('expense.edit', budgetId, exp.recordId, 1, { categoryId: cat2.recordId, date: '2024-02-29', amount: '3' }));
+  const moved = await one(
+    api,
+    'alice',
+    ev.edit('expense.edit', budgetId, exp.recordId, 1, { categoryId: cat2.recordId, date: '2024-02-29', amount: '3' }),
+  );
   t.match(moved, { sequence: 9, version: 2, record: { categoryId: cat2.recordId, date: '2024-02-29', amount: '3.00', note: 'coffee' } });
   const cleared = await one(api, 'alice', ev.edit('expense.edit', budgetId, exp.recordId, 2, { note: null }));
   t.match(cleared, { sequence: 10, version: 3 });
@@ -83,11 +103,29 @@ t.test('every client event type is accepted with the next sequence, the new vers
   // The stream (read from the log, here through SQL as the budget is now gone) holds each change as answered.
   const rows = await ctx.sql<{ sequence: number; event_type: string; version: number | null; record: unknown; actor_id: string }[]>`
     SELECT sequence, event_type, version, record, actor_id FROM events WHERE budget_id = ${budgetId} ORDER BY sequence`;
-  t.same(rows.map((r) => r.sequence), [...Array(15).keys()].map((i) => i + 1), 'sequences 1..15 without gaps');
-  t.same(rows.slice(2).map((r) => r.event_type), [
-    'category.add', 'category.add', 'category.edit', 'category.edit', 'expense.add', 'expense.add', 'expense.edit', 'expense.edit',
-    'budget.edit', 'budget.edit', 'expense.delete', 'category.delete', 'budget.delete',
-  ]);
+  t.same(
+    rows.map((r) => r.sequence),
+    [...Array(15).keys()].map((i) => i + 1),
+    'sequences 1..15 without gaps',
+  );
+  t.same(
+    rows.slice(2).map((r) => r.event_type),
+    [
+      'category.add',
+      'category.add',
+      'category.edit',
+      'category.edit',
+      'expense.add',
+      'expense.add',
+      'expense.edit',
+      'expense.edit',
+      'budget.edit',
+      'budget.edit',
+      'expense.delete',
+      'category.delete',
+      'budget.delete',
+    ],
+  );
   t.same(rows[9]?.record, cleared.record, 'the log holds the record the push answered');
   t.ok(rows.every((r) => r.actor_id === 'alice'));
   const [head] = await ctx.sql<{ last_sequence: number }[]>`SELECT last_sequence FROM budgets WHERE id = ${budgetId}`;
@@ -95,7 +133,7 @@ t.test('every client event type is accepted with the next sequence, the new vers
   t.equal((await api.req('GET', `/budgets/${budgetId}`, 'alice')).statusCode, 404, 'the deleted budget is gone');
 });
 
-t.test('the stream carries each accepted change with its full stream-event shape, the device\'s own changes included', async (t) => {
+t.test("the stream carries each accepted change with its full stream-event shape, the device's own changes included", async (t) => {
   const { api } = ctx;
   const budgetId = await api.createBudget('sam');
   await api.addMembers(budgetId, 'sam', 'tom');
@@ -103,12 +141,31 @@ t.test('the stream carries each accepted change with its full stream-event shape
   const [r] = await api.push('sam', [cat]);
   for (const reader of ['sam', 'tom']) {
     const events = await fullStream(api, reader, budgetId);
-    t.same(events.map((e) => e.eventType), ['budget.create', 'participant.add', 'participant.add', 'category.add'], `${reader} sees everything`);
+    t.same(
+      events.map((e) => e.eventType),
+      ['budget.create', 'participant.add', 'participant.add', 'category.add'],
+      `${reader} sees everything`,
+    );
     const last = events.at(-1);
-    t.same(keys(last), ['sequence', 'eventId', 'eventType', 'budgetId', 'recordId', 'actorId', 'when', 'serverTime', 'version', 'record'].sort());
-    t.match(last, { sequence: 4, eventId: cat.eventId, eventType: 'category.add', budgetId, recordId: cat.recordId, actorId: 'sam', when: 1774718381798, version: 1 });
+    t.same(
+      keys(last),
+      ['sequence', 'eventId', 'eventType', 'budgetId', 'recordId', 'actorId', 'when', 'serverTime', 'version', 'record'].sort(),
+    );
+    t.match(last, {
+      sequence: 4,
+      eventId: cat.eventId,
+      eventType: 'category.add',
+      budgetId,
+      recordId: cat.recordId,
+      actorId: 'sam',
+      when: 1774718381798,
+      version: 1,
+    });
     t.same(last?.record, r?.record);
-    t.ok(typeof last?.serverTime === 'number' && Math.abs((last?.serverTime ?? 0) - Date.now()) < 60_000, 'serverTime is the server clock, not `when`');
+    t.ok(
+      typeof last?.serverTime === 'number' && Math.abs((last?.serverTime ?? 0) - Date.now()) < 60_000,
+      'serverTime is the server clock, not `when`',
+    );
   }
 });
 
@@ -132,14 +189,20 @@ t.test('a stale version is a conflict with the server record; a deleted record i
     ],
     'independent',
   );
-  t.same(stale.map((r) => [r.status, r.error?.code]), Array(6).fill(['conflict', 'VERSION_CONFLICT']));
+  t.same(
+    stale.map((r) => [r.status, r.error?.code]),
+    Array(6).fill(['conflict', 'VERSION_CONFLICT']),
+  );
   t.match(stale[0]?.record, { id: budgetId, title: 'v2', version: 2 }, 'the server budget comes back');
   t.match(stale[1]?.record, { id: budgetId, title: 'v2', version: 2 });
   t.match(stale[2]?.record, { id: categoryId, name: 'Food & drink', version: 2 }, 'the server category comes back');
   t.match(stale[3]?.record, { id: categoryId, version: 2 });
   t.match(stale[4]?.record, { id: expenseId, amount: '11.00', version: 2 }, 'the server expense comes back');
   t.match(stale[5]?.record, { id: expenseId, version: 2 });
-  t.ok(stale.every((r) => r.sequence === undefined && r.version === undefined), 'a conflict carries no sequence or version');
+  t.ok(
+    stale.every((r) => r.sequence === undefined && r.version === undefined),
+    'a conflict carries no sequence or version',
+  );
   t.same(await writeState(ctx.sql), before, 'nothing was written');
 
   await one(api, 'carol', ev.del('expense.delete', budgetId, expenseId, 2));
@@ -155,7 +218,11 @@ t.test('a stale version is a conflict with the server record; a deleted record i
     ],
     'independent',
   );
-  t.same(gone.map((r) => [r.status, r.error?.code, r.record]), Array(5).fill(['conflict', 'RECORD_DELETED', null]), 'deleted records answer RECORD_DELETED, whatever version was sent');
+  t.same(
+    gone.map((r) => [r.status, r.error?.code, r.record]),
+    Array(5).fill(['conflict', 'RECORD_DELETED', null]),
+    'deleted records answer RECORD_DELETED, whatever version was sent',
+  );
 });
 
 t.test('events that refer to something that is not there are rejected with a precise code', async (t) => {
@@ -172,24 +239,48 @@ t.test('events that refer to something that is not there are rejected with a pre
     ['category.delete of a never-existing id', ev.del('category.delete', a.budgetId, uuid(), 1), 'NOT_FOUND'],
     ['expense.edit of a never-existing id', ev.edit('expense.edit', a.budgetId, uuid(), 1, { amount: '1' }), 'NOT_FOUND'],
     ['expense.delete of a never-existing id', ev.del('expense.delete', a.budgetId, uuid(), 1), 'NOT_FOUND'],
-    ["category.edit of budget B's category through budget A", ev.edit('category.edit', a.budgetId, b.categoryId, 1, { name: 'hijack' }), 'NOT_FOUND'],
+    [
+      "category.edit of budget B's category through budget A",
+      ev.edit('category.edit', a.budgetId, b.categoryId, 1, { name: 'hijack' }),
+      'NOT_FOUND',
+    ],
     ["category.delete of budget B's category through budget A", ev.del('category.delete', a.budgetId, b.categoryId, 1), 'NOT_FOUND'],
-    ["expense.edit of budget B's expense through budget A", ev.edit('expense.edit', a.budgetId, b.expenseId, 1, { amount: '999' }), 'NOT_FOUND'],
+    [
+      "expense.edit of budget B's expense through budget A",
+      ev.edit('expense.edit', a.budgetId, b.expenseId, 1, { amount: '999' }),
+      'NOT_FOUND',
+    ],
     ["expense.delete of budget B's expense through budget A", ev.del('expense.delete', a.budgetId, b.expenseId, 1), 'NOT_FOUND'],
     ["an expense in budget A with budget B's category", ev.expenseAdd(a.budgetId, b.categoryId), 'CATEGORY_NOT_FOUND'],
     ['an expense with a deleted category', ev.expenseAdd(a.budgetId, deletedCat.recordId), 'CATEGORY_NOT_FOUND'],
     ['an expense with a never-existing category', ev.expenseAdd(a.budgetId, uuid()), 'CATEGORY_NOT_FOUND'],
-    ["an expense moved to budget B's category", ev.edit('expense.edit', a.budgetId, a.expenseId, 1, { categoryId: b.categoryId }), 'CATEGORY_NOT_FOUND'],
-    ['an expense moved to a deleted category', ev.edit('expense.edit', a.budgetId, a.expenseId, 1, { categoryId: deletedCat.recordId }), 'CATEGORY_NOT_FOUND'],
+    [
+      "an expense moved to budget B's category",
+      ev.edit('expense.edit', a.budgetId, a.expenseId, 1, { categoryId: b.categoryId }),
+      'CATEGORY_NOT_FOUND',
+    ],
+    [
+      'an expense moved to a deleted category',
+      ev.edit('expense.edit', a.budgetId, a.expenseId, 1, { categoryId: deletedCat.recordId }),
+      'CATEGORY_NOT_FOUND',
+    ],
     ['a category.add with an existing id', ev.categoryAdd(a.budgetId, { recordId: a.categoryId }), 'RECORD_EXISTS'],
     ["a category.add with budget B's category id", ev.categoryAdd(a.budgetId, { recordId: b.categoryId }), 'RECORD_EXISTS'],
     ['a category.add reusing a deleted category id', ev.categoryAdd(a.budgetId, { recordId: deletedCat.recordId }), 'RECORD_EXISTS'],
     ['an expense.add with an existing id', ev.expenseAdd(a.budgetId, a.categoryId, { recordId: a.expenseId }), 'RECORD_EXISTS'],
     ["an expense.add with budget B's expense id", ev.expenseAdd(a.budgetId, a.categoryId, { recordId: b.expenseId }), 'RECORD_EXISTS'],
     ['any event in a budget that never existed', ev.categoryAdd(uuid()), 'BUDGET_NOT_FOUND'],
-    ['a budget event whose recordId is not its budgetId', ev.edit('budget.edit', a.budgetId, uuid(), 1, { title: 'x' }), 'VALIDATION_FAILED'],
+    [
+      'a budget event whose recordId is not its budgetId',
+      ev.edit('budget.edit', a.budgetId, uuid(), 1, { title: 'x' }),
+      'VALIDATION_FAILED',
+    ],
   ];
-  const results = await api.push('dave', cases.map(([, e]) => e), 'independent');
+  const results = await api.push(
+    'dave',
+    cases.map(([, e]) => e),
+    'independent',
+  );
   cases.forEach(([name, , code], i) => {
     t.match(results[i], { status: 'rejected', error: { code } }, name);
     t.equal(results[i]?.record, undefined, `${name}: a rejection carries no record`);
@@ -198,7 +289,10 @@ t.test('events that refer to something that is not there are rejected with a pre
   t.same((await api.req('GET', `/budgets/${b.budgetId}/snapshot`, 'dave')).json(), bBefore, 'budget B is unchanged');
 
   const unknown = uuid();
-  t.match(await one(api, 'dave', ev.edit('budget.edit', unknown, unknown, 1, { title: 'x' })), { status: 'rejected', error: { code: 'BUDGET_NOT_FOUND' } });
+  t.match(await one(api, 'dave', ev.edit('budget.edit', unknown, unknown, 1, { title: 'x' })), {
+    status: 'rejected',
+    error: { code: 'BUDGET_NOT_FOUND' },
+  });
 });
 
 t.test('only the owner deletes a budget; after that every event in it is BUDGET_NOT_FOUND', async (t) => {
@@ -208,8 +302,15 @@ t.test('only the owner deletes a budget; after that every event in it is BUDGET_
   const byMember = await one(api, 'frank', ev.del('budget.delete', budgetId, budgetId, 1));
   t.match(byMember, { status: 'rejected', error: { code: 'NOT_OWNER' } });
   t.equal(byMember.record, undefined, 'NOT_OWNER does not leak the record');
-  t.match(await one(api, 'frank', ev.del('budget.delete', budgetId, budgetId, 99)), { status: 'rejected', error: { code: 'NOT_OWNER' } }, 'NOT_OWNER comes before the version check');
-  t.match(await one(api, 'frank', ev.edit('budget.edit', budgetId, budgetId, 1, { title: 'members may edit' })), { status: 'accepted', version: 2 });
+  t.match(
+    await one(api, 'frank', ev.del('budget.delete', budgetId, budgetId, 99)),
+    { status: 'rejected', error: { code: 'NOT_OWNER' } },
+    'NOT_OWNER comes before the version check',
+  );
+  t.match(await one(api, 'frank', ev.edit('budget.edit', budgetId, budgetId, 1, { title: 'members may edit' })), {
+    status: 'accepted',
+    version: 2,
+  });
 
   const del = ev.del('budget.delete', budgetId, budgetId, 2);
   t.match(await one(api, 'erin', del), { status: 'accepted', version: 3, record: null });
@@ -225,8 +326,15 @@ t.test('only the owner deletes a budget; after that every event in it is BUDGET_
     ],
     'independent',
   );
-  t.same(after.map((r) => [r.status, r.error?.code]), Array(6).fill(['rejected', 'BUDGET_NOT_FOUND']));
-  t.match(await one(api, 'erin', del), { status: 'duplicate', sequence: 7, version: 3, record: null }, 'a retried delete is a duplicate, not an error');
+  t.same(
+    after.map((r) => [r.status, r.error?.code]),
+    Array(6).fill(['rejected', 'BUDGET_NOT_FOUND']),
+  );
+  t.match(
+    await one(api, 'erin', del),
+    { status: 'duplicate', sequence: 7, version: 3, record: null },
+    'a retried delete is a duplicate, not an error',
+  );
 });
 
 t.test('stopOnError skips everything after the first conflict or rejection and keeps what came before', async (t) => {
@@ -242,24 +350,63 @@ t.test('stopOnError skips everything after the first conflict or rejection and k
     ev.categoryAdd(budgetId),
   ];
   const stop = await api.push('mia', batch()); // stopOnError is the default
-  t.same(stop.map((r) => r.status), ['accepted', 'accepted', 'conflict', 'skipped', 'skipped']);
-  t.same(stop.map((r) => r.sequence), [4, 5, undefined, undefined, undefined]);
+  t.same(
+    stop.map((r) => r.status),
+    ['accepted', 'accepted', 'conflict', 'skipped', 'skipped'],
+  );
+  t.same(
+    stop.map((r) => r.sequence),
+    [4, 5, undefined, undefined, undefined],
+  );
   const stream = await api.stream('mia', budgetId);
-  t.same(stream.events.map((e) => e.sequence), [1, 2, 3, 4, 5], 'the events before the conflict are committed, nothing after');
+  t.same(
+    stream.events.map((e) => e.sequence),
+    [1, 2, 3, 4, 5],
+    'the events before the conflict are committed, nothing after',
+  );
 
   const indep = await api.push('mia', batch(), 'independent');
-  t.same(indep.map((r) => r.status), ['accepted', 'accepted', 'conflict', 'accepted', 'accepted']);
-  t.same(indep.map((r) => r.sequence), [6, 7, undefined, 8, 9], 'independent results keep gap-free sequences');
+  t.same(
+    indep.map((r) => r.status),
+    ['accepted', 'accepted', 'conflict', 'accepted', 'accepted'],
+  );
+  t.same(
+    indep.map((r) => r.sequence),
+    [6, 7, undefined, 8, 9],
+    'independent results keep gap-free sequences',
+  );
 
   // An invalid event stops the batch like any rejection...
-  const invalid = await api.push('mia', [ev.categoryAdd(budgetId), ev.categoryAdd(budgetId, { allocate: 'lots' }), ev.categoryAdd(budgetId)]);
-  t.same(invalid.map((r) => [r.status, r.error?.code]), [['accepted', undefined], ['rejected', 'VALIDATION_FAILED'], ['skipped', undefined]]);
+  const invalid = await api.push('mia', [
+    ev.categoryAdd(budgetId),
+    ev.categoryAdd(budgetId, { allocate: 'lots' }),
+    ev.categoryAdd(budgetId),
+  ]);
+  t.same(
+    invalid.map((r) => [r.status, r.error?.code]),
+    [
+      ['accepted', undefined],
+      ['rejected', 'VALIDATION_FAILED'],
+      ['skipped', undefined],
+    ],
+  );
   t.ok(Array.isArray((invalid[1]?.error as { details?: unknown })?.details), 'a validation rejection lists its details');
   // ...and after an earlier conflict it is skipped like anything else.
-  const afterConflict = await api.push('mia', [ev.edit('category.edit', budgetId, cat.recordId, 9, { name: 'stale' }), ev.categoryAdd(budgetId, { allocate: 'lots' }), ev.categoryAdd(budgetId)]);
-  t.same(afterConflict.map((r) => r.status), ['conflict', 'skipped', 'skipped'], 'only the first failure is reported in stopOnError');
+  const afterConflict = await api.push('mia', [
+    ev.edit('category.edit', budgetId, cat.recordId, 9, { name: 'stale' }),
+    ev.categoryAdd(budgetId, { allocate: 'lots' }),
+    ev.categoryAdd(budgetId),
+  ]);
+  t.same(
+    afterConflict.map((r) => r.status),
+    ['conflict', 'skipped', 'skipped'],
+    'only the first failure is reported in stopOnError',
+  );
   const indepInvalid = await api.push('mia', [ev.categoryAdd(budgetId, { allocate: 'lots' }), ev.categoryAdd(budgetId)], 'independent');
-  t.same(indepInvalid.map((r) => r.status), ['rejected', 'accepted']);
+  t.same(
+    indepInvalid.map((r) => r.status),
+    ['rejected', 'accepted'],
+  );
   t.equal((await api.stream('mia', budgetId)).nextKey, 11);
 });
 
@@ -278,14 +425,29 @@ t.test('category.delete deletes its live expenses, and the stream event lists th
   t.match(del, { status: 'accepted', version: 2, record: null });
   const last = (await fullStream(api, 'nina', budgetId)).at(-1);
   t.equal(last?.eventType, 'category.delete');
-  t.same(last?.cascade, { expenseIds: [e1.recordId, e2.recordId].sort() }, 'the live expenses of the category, not the already-deleted one');
+  t.same(
+    last?.cascade,
+    { expenseIds: [e1.recordId, e2.recordId].sort() },
+    'the live expenses of the category, not the already-deleted one',
+  );
   const left = json<{ expenses: { id: string }[] }>(await api.req('GET', `/budgets/${budgetId}/expenses`, 'nina'));
-  t.same(left.expenses.map((e) => e.id), [other.recordId], 'only the other category\'s expense is left');
-  t.match(await one(api, 'nina', ev.edit('expense.edit', budgetId, e1.recordId, 1, { amount: '5' })), { status: 'conflict', error: { code: 'RECORD_DELETED' }, record: null });
+  t.same(
+    left.expenses.map((e) => e.id),
+    [other.recordId],
+    "only the other category's expense is left",
+  );
+  t.match(await one(api, 'nina', ev.edit('expense.edit', budgetId, e1.recordId, 1, { amount: '5' })), {
+    status: 'conflict',
+    error: { code: 'RECORD_DELETED' },
+    record: null,
+  });
   const [rowE1] = await ctx.sql<{ version: number }[]>`SELECT version FROM expenses WHERE id = ${e1.recordId}`;
   t.equal(rowE1?.version, 2, 'a cascaded expense got a new version too');
   const plain = (await fullStream(api, 'nina', budgetId)).filter((e) => e.eventType !== 'category.delete');
-  t.ok(plain.every((e) => e.cascade === undefined), 'no other event carries cascade');
+  t.ok(
+    plain.every((e) => e.cascade === undefined),
+    'no other event carries cascade',
+  );
 });
 
 t.test('money is exact: many small amounts sum without rounding, the largest amount round-trips', async (t) => {
@@ -294,7 +456,10 @@ t.test('money is exact: many small amounts sum without rounding, the largest amo
   const cat = ev.categoryAdd(budgetId, { allocate: '30' });
   await api.push('olga', [cat]);
   for (let b = 0; b < 8; b++) {
-    const rs = await api.push('olga', Array.from({ length: 25 }, (_, i) => ev.expenseAdd(budgetId, cat.recordId, { amount: (b * 25 + i) % 2 ? '0.2' : '0.1' })));
+    const rs = await api.push(
+      'olga',
+      Array.from({ length: 25 }, (_, i) => ev.expenseAdd(budgetId, cat.recordId, { amount: (b * 25 + i) % 2 ? '0.2' : '0.1' })),
+    );
     t.ok(rs.every((r) => r.status === 'accepted'));
   }
   const summary = json<{ totals: { spent: string; remaining: string; count: number }; categories: { spent: string }[] }>(
@@ -305,10 +470,14 @@ t.test('money is exact: many small amounts sum without rounding, the largest amo
   t.equal(big.record?.amount, '9999999999.99');
   const small = await one(api, 'olga', ev.expenseAdd(budgetId, cat.recordId, { amount: '0.5' }));
   t.equal(small.record?.amount, '0.50');
-  t.equal((await one(api, 'olga', ev.expenseAdd(budgetId, cat.recordId, { amount: '007.1' }))).record?.amount, '7.10', 'leading zeros are dropped');
+  t.equal(
+    (await one(api, 'olga', ev.expenseAdd(budgetId, cat.recordId, { amount: '007.1' }))).record?.amount,
+    '7.10',
+    'leading zeros are dropped',
+  );
 });
 
-t.test('the original service\'s `event` field is an alias of eventType', async (t) => {
+t.test("the original service's `event` field is an alias of eventType", async (t) => {
   const { api } = ctx;
   const budgetId = await api.createBudget('pete');
   const aliased = ev.categoryAdd(budgetId) as Record<string, unknown>;
@@ -319,7 +488,11 @@ t.test('the original service\'s `event` field is an alias of eventType', async (
   const both = { ...ev.categoryAdd(budgetId), event: 'category.add' };
   t.match(await one(api, 'pete', both), { status: 'accepted' }, 'both fields, equal, are fine');
   const differ = { ...ev.categoryAdd(budgetId), event: 'category.edit' };
-  t.match(await one(api, 'pete', differ), { status: 'rejected', error: { code: 'VALIDATION_FAILED' } }, 'both fields, different, are refused');
+  t.match(
+    await one(api, 'pete', differ),
+    { status: 'rejected', error: { code: 'VALIDATION_FAILED' } },
+    'both fields, different, are refused',
+  );
 });
 
 t.test('uppercase UUIDs are accepted and come back lowercase', async (t) => {
@@ -332,12 +505,18 @@ t.test('uppercase UUIDs are accepted and come back lowercase', async (t) => {
   const exp = ev.expenseAdd(budgetId.toUpperCase(), cat.recordId.toUpperCase());
   const [e] = await api.push('quin', [exp]);
   t.match(e, { status: 'accepted', budgetId, record: { categoryId: cat.recordId, budgetId } });
-  t.match(await one(api, 'quin', ev.edit('category.edit', budgetId, cat.recordId.toUpperCase(), 1, { name: 'Upper' })), { status: 'accepted', version: 2 });
+  t.match(await one(api, 'quin', ev.edit('category.edit', budgetId, cat.recordId.toUpperCase(), 1, { name: 'Upper' })), {
+    status: 'accepted',
+    version: 2,
+  });
   const read = await api.req('GET', `/budgets/${budgetId.toUpperCase()}/categories/${cat.recordId.toUpperCase()}`, 'quin');
   t.equal(read.statusCode, 200);
   t.equal(json<{ category: { id: string } }>(read).category.id, cat.recordId);
   const stream = await api.stream('quin', budgetId.toUpperCase());
-  t.ok(stream.events.every((x) => x.eventId === x.eventId.toLowerCase() && x.recordId === x.recordId.toLowerCase()), 'the stream is lowercase');
+  t.ok(
+    stream.events.every((x) => x.eventId === x.eventId.toLowerCase() && x.recordId === x.recordId.toLowerCase()),
+    'the stream is lowercase',
+  );
 });
 
 t.test('one batch may span budgets: each budget gets its own gap-free sequences, and authorization is per budget', async (t) => {
@@ -347,17 +526,34 @@ t.test('one batch may span budgets: each budget gets its own gap-free sequences,
   const foreign = await api.createBudget('sven');
   const ca = ev.categoryAdd(a);
   const cb = ev.categoryAdd(b);
-  const rs = await api.push('rita', [ca, cb, ev.expenseAdd(b, cb.recordId), ev.expenseAdd(a, ca.recordId), ev.categoryAdd(foreign), ev.categoryAdd(a)], 'independent');
-  t.same(rs.map((r) => [r.budgetId, r.status, r.sequence]), [
-    [a, 'accepted', 3],
-    [b, 'accepted', 3],
-    [b, 'accepted', 4],
-    [a, 'accepted', 4],
-    [foreign, 'rejected', undefined],
-    [a, 'accepted', 5],
-  ]);
+  const rs = await api.push(
+    'rita',
+    [ca, cb, ev.expenseAdd(b, cb.recordId), ev.expenseAdd(a, ca.recordId), ev.categoryAdd(foreign), ev.categoryAdd(a)],
+    'independent',
+  );
+  t.same(
+    rs.map((r) => [r.budgetId, r.status, r.sequence]),
+    [
+      [a, 'accepted', 3],
+      [b, 'accepted', 3],
+      [b, 'accepted', 4],
+      [a, 'accepted', 4],
+      [foreign, 'rejected', undefined],
+      [a, 'accepted', 5],
+    ],
+  );
   t.equal(rs[4]?.error?.code, 'NOT_PARTICIPANT');
-  t.same((await api.stream('rita', a)).events.map((e) => e.sequence), [1, 2, 3, 4, 5]);
-  t.same((await api.stream('rita', b)).events.map((e) => e.sequence), [1, 2, 3, 4]);
-  t.same((await api.stream('sven', foreign)).events.map((e) => e.sequence), [1, 2], 'nothing reached the foreign budget');
+  t.same(
+    (await api.stream('rita', a)).events.map((e) => e.sequence),
+    [1, 2, 3, 4, 5],
+  );
+  t.same(
+    (await api.stream('rita', b)).events.map((e) => e.sequence),
+    [1, 2, 3, 4],
+  );
+  t.same(
+    (await api.stream('sven', foreign)).events.map((e) => e.sequence),
+    [1, 2],
+    'nothing reached the foreign budget',
+  );
 });

@@ -21,7 +21,12 @@ function observed(ctx: Ctx) {
   const handed: StreamEvent[] = [];
   const sink: ChangeSink = { committed: (_p, _m, events) => void handed.push(...(events ?? [])) };
   const processor = new Processor(ctx.sql, sink, (path) => paths.push(path));
-  return { paths, handed, push: (events: unknown[], actor: string, mode?: 'stopOnError' | 'independent'): Promise<PushResult[]> => processor.push(events, actor, mode) };
+  return {
+    paths,
+    handed,
+    push: (events: unknown[], actor: string, mode?: 'stopOnError' | 'independent'): Promise<PushResult[]> =>
+      processor.push(events, actor, mode),
+  };
 }
 
 async function head(ctx: Ctx, budgetId: string): Promise<number> {
@@ -52,17 +57,30 @@ t.test('a batch of record events on two budgets is pipelined and writes what one
     'owner',
   );
   t.same(p.paths, ['pipelined']);
-  t.same(results.map((r) => r.status), Array(8).fill('accepted'));
-  t.same(results.map((r) => r.sequence), [ha + 1, hb + 1, ha + 2, hb + 2, ha + 3, ha + 4, hb + 3, ha + 5], "each budget's sequences follow its head, gap-free");
+  t.same(
+    results.map((r) => r.status),
+    Array(8).fill('accepted'),
+  );
+  t.same(
+    results.map((r) => r.sequence),
+    [ha + 1, hb + 1, ha + 2, hb + 2, ha + 3, ha + 4, hb + 3, ha + 5],
+    "each budget's sequences follow its head, gap-free",
+  );
   t.same(results[4]?.version, 2, 'the edit saw the row its batch had just written');
   t.same([await head(ctx, a), await head(ctx, b)], [ha + 5, hb + 3], "each budget's head is its last sequence");
 
   const logA = await readStream(ctx.sql, a, ha, 100);
   const logB = await readStream(ctx.sql, b, hb, 100);
-  t.equal(JSON.stringify(p.handed.filter((e) => e.budgetId === a)), JSON.stringify(logA), 'the events handed over are the log, byte for byte (budget a)');
+  t.equal(
+    JSON.stringify(p.handed.filter((e) => e.budgetId === a)),
+    JSON.stringify(logA),
+    'the events handed over are the log, byte for byte (budget a)',
+  );
   t.equal(JSON.stringify(p.handed.filter((e) => e.budgetId === b)), JSON.stringify(logB), 'and budget b');
   t.same(logA.at(-1)?.cascade?.expenseIds, [expA.recordId, expA2.recordId].sort(), 'the cascade names both expenses');
-  const [row] = await ctx.sql<{ deleted: boolean; version: number; amount: string }[]>`SELECT deleted, version, amount::text FROM expenses WHERE id = ${expA.recordId}`;
+  const [row] = await ctx.sql<
+    { deleted: boolean; version: number; amount: string }[]
+  >`SELECT deleted, version, amount::text FROM expenses WHERE id = ${expA.recordId}`;
   t.same(row, { deleted: true, version: 3, amount: '3.00' });
 });
 
@@ -71,22 +89,52 @@ t.test('a statement that matches nothing rolls the pipeline back and the batch r
   const budgetId = await ctx.api.createBudget('owner');
   const p = observed(ctx);
   const missing = ev.expenseAdd(budgetId, '00000000-0000-4000-8000-000000000000'); // no such category
-  const batch = () => [ev.categoryAdd(budgetId), { ...missing, eventId: ev.categoryAdd(budgetId).eventId, recordId: ev.categoryAdd(budgetId).recordId }, ev.categoryAdd(budgetId)];
+  const batch = () => [
+    ev.categoryAdd(budgetId),
+    { ...missing, eventId: ev.categoryAdd(budgetId).eventId, recordId: ev.categoryAdd(budgetId).recordId },
+    ev.categoryAdd(budgetId),
+  ];
 
   const h = await head(ctx, budgetId);
   const before = await writeState(ctx.sql);
   const stop = await p.push(batch(), 'owner');
   t.same(p.paths, ['retried']);
-  t.same(stop.map((r) => [r.status, r.error?.code, r.sequence]), [['accepted', undefined, h + 1], ['rejected', 'CATEGORY_NOT_FOUND', undefined], ['skipped', undefined, undefined]]);
+  t.same(
+    stop.map((r) => [r.status, r.error?.code, r.sequence]),
+    [
+      ['accepted', undefined, h + 1],
+      ['rejected', 'CATEGORY_NOT_FOUND', undefined],
+      ['skipped', undefined, undefined],
+    ],
+  );
   const after = await writeState(ctx.sql);
-  t.same([after.events - before.events, after.categories - before.categories, after.expenses - before.expenses], [1, 1, 0], 'only the event before the stop was written, once');
+  t.same(
+    [after.events - before.events, after.categories - before.categories, after.expenses - before.expenses],
+    [1, 1, 0],
+    'only the event before the stop was written, once',
+  );
   t.equal(await head(ctx, budgetId), h + 1);
 
   const indep = await p.push(batch(), 'owner', 'independent');
   t.same(p.paths, ['retried', 'retried']);
-  t.same(indep.map((r) => [r.status, r.sequence]), [['accepted', h + 2], ['rejected', undefined], ['accepted', h + 3]]);
-  t.same((await readStream(ctx.sql, budgetId, 0, 100)).map((e) => e.sequence), Array.from({ length: h + 3 }, (_, i) => i + 1), 'the log is gap-free');
-  t.equal(JSON.stringify(p.handed), JSON.stringify(await readStream(ctx.sql, budgetId, h, 100)), 'the events handed over are those of the committed attempt only');
+  t.same(
+    indep.map((r) => [r.status, r.sequence]),
+    [
+      ['accepted', h + 2],
+      ['rejected', undefined],
+      ['accepted', h + 3],
+    ],
+  );
+  t.same(
+    (await readStream(ctx.sql, budgetId, 0, 100)).map((e) => e.sequence),
+    Array.from({ length: h + 3 }, (_, i) => i + 1),
+    'the log is gap-free',
+  );
+  t.equal(
+    JSON.stringify(p.handed),
+    JSON.stringify(await readStream(ctx.sql, budgetId, h, 100)),
+    'the events handed over are those of the committed attempt only',
+  );
 });
 
 t.test('a conflict in a pipeline is answered with the current record, as one by one', async (t) => {
@@ -97,7 +145,10 @@ t.test('a conflict in a pipeline is answered with the current record, as one by 
   const p = observed(ctx);
   const results = await p.push([ev.categoryAdd(budgetId), ev.edit('category.edit', budgetId, cat.recordId, 7, { name: 'stale' })], 'owner');
   t.same(p.paths, ['retried']);
-  t.same(results.map((r) => r.status), ['accepted', 'conflict']);
+  t.same(
+    results.map((r) => r.status),
+    ['accepted', 'conflict'],
+  );
   t.match(results[1], { error: { code: 'VERSION_CONFLICT' }, record: { id: cat.recordId, version: 1 } });
 });
 
@@ -113,10 +164,26 @@ t.test('batches that are not pipelined', async (t) => {
   const foreign = await p.push([ev.categoryAdd(budgetId), ev.categoryAdd(other)], 'owner', 'independent');
   const twice = ev.categoryAdd(budgetId);
   const same = await p.push([twice, twice], 'owner');
-  t.same(p.paths, ['sequential', 'sequential', 'sequential', 'sequential', 'sequential'], 'one event; a budget.* event; a retried eventId; a refusal known before any statement; one eventId twice');
-  t.same(retry.map((r) => r.status), ['duplicate', 'accepted']);
-  t.same(foreign.map((r) => [r.status, r.error?.code]), [['accepted', undefined], ['rejected', 'NOT_PARTICIPANT']]);
-  t.same(same.map((r) => r.status), ['accepted', 'duplicate']);
+  t.same(
+    p.paths,
+    ['sequential', 'sequential', 'sequential', 'sequential', 'sequential'],
+    'one event; a budget.* event; a retried eventId; a refusal known before any statement; one eventId twice',
+  );
+  t.same(
+    retry.map((r) => r.status),
+    ['duplicate', 'accepted'],
+  );
+  t.same(
+    foreign.map((r) => [r.status, r.error?.code]),
+    [
+      ['accepted', undefined],
+      ['rejected', 'NOT_PARTICIPANT'],
+    ],
+  );
+  t.same(
+    same.map((r) => r.status),
+    ['accepted', 'duplicate'],
+  );
 });
 
 t.test('the server counts its batches by path', async (t) => {

@@ -20,7 +20,8 @@ t.before(async () => {
   ctx = await setup(t);
 });
 
-const snapshot = async (api: Api, uid: string, budgetId: string) => json<SnapshotJson>(await api.req('GET', `/budgets/${budgetId}/snapshot`, uid));
+const snapshot = async (api: Api, uid: string, budgetId: string) =>
+  json<SnapshotJson>(await api.req('GET', `/budgets/${budgetId}/snapshot`, uid));
 /** Snapshot `base` with every stream event after its lastSequence applied. */
 async function rolledForward(api: Api, uid: string, budgetId: string, base: SnapshotJson) {
   const state = stateFromSnapshot(base);
@@ -48,12 +49,30 @@ t.test('POST /budget creates once: 201, a replay is 200 with the same body, anot
   }
   const upper = await api.req('POST', '/budget', 'ann', { ...body, eventId: body.eventId.toUpperCase(), id: body.id.toUpperCase() });
   t.equal(upper.statusCode, 200, 'uppercase ids are the same ids');
-  expectError(t, await api.req('POST', '/budget', 'ann', { ...body, eventId: uuid() }), 409, 'BUDGET_EXISTS', 'an existing id under another eventId');
-  expectError(t, await api.req('POST', '/budget', 'ann', { ...body, title: 'Other' }), 409, 'EVENT_ID_REUSED', 'the eventId with other content');
+  expectError(
+    t,
+    await api.req('POST', '/budget', 'ann', { ...body, eventId: uuid() }),
+    409,
+    'BUDGET_EXISTS',
+    'an existing id under another eventId',
+  );
+  expectError(
+    t,
+    await api.req('POST', '/budget', 'ann', { ...body, title: 'Other' }),
+    409,
+    'EVENT_ID_REUSED',
+    'the eventId with other content',
+  );
   expectError(t, await api.req('POST', '/budget', 'bob', body), 409, 'EVENT_ID_REUSED', 'the eventId replayed by someone else');
 
   const stream = await fullStream(api, 'ann', body.id);
-  t.same(stream.map((e) => [e.sequence, e.eventType, e.recordId, e.actorId]), [[1, 'budget.create', body.id, 'ann'], [2, 'participant.add', 'ann', 'ann']]);
+  t.same(
+    stream.map((e) => [e.sequence, e.eventType, e.recordId, e.actorId]),
+    [
+      [1, 'budget.create', body.id, 'ann'],
+      [2, 'participant.add', 'ann', 'ann'],
+    ],
+  );
   t.equal(stream[0]?.eventId, body.eventId, 'budget.create carries the client eventId');
   t.equal(stream[0]?.when, body.when);
   t.same(stream[0]?.record, b.budget);
@@ -66,7 +85,7 @@ t.test('POST /budget creates once: 201, a replay is 200 with the same body, anot
   t.match(r, { status: 'rejected', error: { code: 'EVENT_ID_REUSED' } });
 });
 
-t.test('GET /budgets pages through the caller\'s live budgets by key, each exactly once', async (t) => {
+t.test("GET /budgets pages through the caller's live budgets by key, each exactly once", async (t) => {
   const { api } = ctx;
   const own = await Promise.all(Array.from({ length: 6 }, (_, i) => api.createBudget('pager', `P${i}`)));
   const shared = await api.createBudget('someone');
@@ -90,7 +109,7 @@ t.test('GET /budgets pages through the caller\'s live budgets by key, each exact
     if (key) t.equal(key, page.budgets.at(-1)?.id, 'nextKey is the last id of the page');
     pages++;
   } while (key && pages < 10);
-  t.same(seen, expected, 'all 7 budgets, in key order, once each; not the deleted one, not others\'');
+  t.same(seen, expected, "all 7 budgets, in key order, once each; not the deleted one, not others'");
   t.equal(pages, 3);
   const all = json<{ budgets: unknown[]; nextKey: null }>(await api.req('GET', '/budgets', 'pager'));
   t.equal(all.budgets.length, 7);
@@ -109,7 +128,10 @@ t.test('GET /budgets/:id/expenses pages by key over live expenses of that budget
   const adds = Array.from({ length: 13 }, () => ev.expenseAdd(budgetId, cat.recordId));
   await api.push('exp', [cat, otherCat, ...adds.slice(0, 10), ev.expenseAdd(other, otherCat.recordId)]);
   await api.push('exp', [...adds.slice(10), ev.del('expense.delete', budgetId, adds[4]?.recordId as string, 1)]);
-  const expected = adds.filter((_, i) => i !== 4).map((a) => a.recordId).sort();
+  const expected = adds
+    .filter((_, i) => i !== 4)
+    .map((a) => a.recordId)
+    .sort();
 
   const seen: string[] = [];
   let key: string | null = null;
@@ -125,13 +147,27 @@ t.test('GET /budgets/:id/expenses pages by key over live expenses of that budget
   } while (key && sizes.length < 10);
   t.same(sizes, [5, 5, 2]);
   t.same(seen, expected, 'every live expense once, in key order, without the deleted one');
-  expectError(t, await api.req('GET', `/budgets/${budgetId}/expenses/${adds[4]?.recordId}`, 'exp'), 404, 'EXPENSE_NOT_FOUND', 'a deleted expense');
-  t.match(json(await api.req('GET', `/budgets/${budgetId}/expenses/${adds[0]?.recordId}`, 'exp')), { expense: { id: adds[0]?.recordId, version: 1 } });
+  expectError(
+    t,
+    await api.req('GET', `/budgets/${budgetId}/expenses/${adds[4]?.recordId}`, 'exp'),
+    404,
+    'EXPENSE_NOT_FOUND',
+    'a deleted expense',
+  );
+  t.match(json(await api.req('GET', `/budgets/${budgetId}/expenses/${adds[0]?.recordId}`, 'exp')), {
+    expense: { id: adds[0]?.recordId, version: 1 },
+  });
   t.same(keys(json(await api.req('GET', `/budgets/${budgetId}/categories/${cat.recordId}`, 'exp'))), ['category']);
 
   await api.push('exp', [ev.categoryAdd(budgetId, { recordId: uuid() })]);
   await api.push('exp', [ev.del('category.delete', budgetId, cat.recordId, 1)]);
-  expectError(t, await api.req('GET', `/budgets/${budgetId}/categories/${cat.recordId}`, 'exp'), 404, 'CATEGORY_NOT_FOUND', 'a deleted category');
+  expectError(
+    t,
+    await api.req('GET', `/budgets/${budgetId}/categories/${cat.recordId}`, 'exp'),
+    404,
+    'CATEGORY_NOT_FOUND',
+    'a deleted category',
+  );
   const cats = json<{ categories: { id: string }[] }>(await api.req('GET', `/budgets/${budgetId}/categories`, 'exp'));
   t.equal(cats.categories.length, 1, 'the deleted category is not listed');
   t.same(json(await api.req('GET', `/budgets/${budgetId}/expenses`, 'exp')), { expenses: [], nextKey: null }, 'its expenses went with it');
@@ -151,7 +187,15 @@ t.test('a snapshot plus the stream after its lastSequence is the current state, 
 
   // Snapshots taken while other requests write.
   const writers = Array.from({ length: 6 }, (_, i) =>
-    api.push(i % 2 ? 'snap2' : 'snap3', [ev.expenseAdd(budgetId, cat.recordId), ev.edit('budget.edit', budgetId, budgetId, 1 + i, { title: `t${i}` }), ev.categoryAdd(budgetId)], 'independent'),
+    api.push(
+      i % 2 ? 'snap2' : 'snap3',
+      [
+        ev.expenseAdd(budgetId, cat.recordId),
+        ev.edit('budget.edit', budgetId, budgetId, 1 + i, { title: `t${i}` }),
+        ev.categoryAdd(budgetId),
+      ],
+      'independent',
+    ),
   );
   const during = await Promise.all([snapshot(api, 'snap', budgetId), snapshot(api, 'snap2', budgetId), snapshot(api, 'snap3', budgetId)]);
   await Promise.all(writers);
@@ -163,7 +207,8 @@ t.test('a snapshot plus the stream after its lastSequence is the current state, 
   const current = canonical(stateFromSnapshot(now));
   t.match(now.budget, { ownerId: 'snap2' });
   t.same(await rolledForward(api, 'snap2', budgetId, first), current, 'the first snapshot rolled forward is the current state');
-  for (const s of during) t.same(await rolledForward(api, 'snap2', budgetId, s), current, `a snapshot at ${s.lastSequence} rolled forward is the current state`);
+  for (const s of during)
+    t.same(await rolledForward(api, 'snap2', budgetId, s), current, `a snapshot at ${s.lastSequence} rolled forward is the current state`);
   t.same(json(await api.req('GET', `/budgets/${budgetId}/last-event-sequence`, 'snap2')), { budgetId, lastSequence: now.lastSequence });
   const stream = await fullStream(api, 'snap2', budgetId);
   t.equal(stream.at(-1)?.sequence, now.lastSequence, 'lastSequence is the last stream event');
@@ -172,7 +217,10 @@ t.test('a snapshot plus the stream after its lastSequence is the current state, 
 t.test('GET /events pages the stream by key and count, ascending, with nextKey and hasMore', async (t) => {
   const { api } = ctx;
   const budgetId = await api.createBudget('reader');
-  await api.push('reader', Array.from({ length: 8 }, () => ev.categoryAdd(budgetId)));
+  await api.push(
+    'reader',
+    Array.from({ length: 8 }, () => ev.categoryAdd(budgetId)),
+  );
   const page = async (query: string) => {
     const res = await api.req('GET', `/events?budgetId=${budgetId}&wait=0${query}`, 'reader');
     t.equal(res.statusCode, 200);
@@ -200,7 +248,10 @@ t.test('the summary sums exactly per category and in total, within from/to, with
   const idle = ev.categoryAdd(budgetId, { name: 'Idle', allocate: '5.5' });
   const dropped = ev.categoryAdd(budgetId, { name: 'Dropped', allocate: '1000' });
   await api.push('sum', [
-    food, fun, idle, dropped,
+    food,
+    fun,
+    idle,
+    dropped,
     ev.expenseAdd(budgetId, food.recordId, { date: '2025-01-31', amount: '1000' }),
     ev.expenseAdd(budgetId, food.recordId, { date: '2025-02-01', amount: '10.10' }),
     ev.expenseAdd(budgetId, food.recordId, { date: '2025-02-28', amount: '20.20' }),
@@ -211,17 +262,21 @@ t.test('the summary sums exactly per category and in total, within from/to, with
   await api.push('sum', [ev.del('category.delete', budgetId, dropped.recordId, 1)]);
 
   const feb = json<Record<string, unknown>>(await api.req('GET', `/budgets/${budgetId}/summary?from=2025-02-01&to=2025-02-28`, 'sum'));
-  t.same(feb, {
-    budgetId,
-    from: '2025-02-01',
-    to: '2025-02-28',
-    categories: [
-      { categoryId: food.recordId, name: 'Food', allocate: '100.00', spent: '30.30', remaining: '69.70', count: 2 },
-      { categoryId: fun.recordId, name: 'Fun', allocate: '0.00', spent: '12.50', remaining: '-12.50', count: 1 },
-      { categoryId: idle.recordId, name: 'Idle', allocate: '5.50', spent: '0.00', remaining: '5.50', count: 0 },
-    ],
-    totals: { allocate: '105.50', spent: '42.80', remaining: '62.70', count: 3 },
-  }, 'inclusive bounds; deleted categories and their expenses are left out');
+  t.same(
+    feb,
+    {
+      budgetId,
+      from: '2025-02-01',
+      to: '2025-02-28',
+      categories: [
+        { categoryId: food.recordId, name: 'Food', allocate: '100.00', spent: '30.30', remaining: '69.70', count: 2 },
+        { categoryId: fun.recordId, name: 'Fun', allocate: '0.00', spent: '12.50', remaining: '-12.50', count: 1 },
+        { categoryId: idle.recordId, name: 'Idle', allocate: '5.50', spent: '0.00', remaining: '5.50', count: 0 },
+      ],
+      totals: { allocate: '105.50', spent: '42.80', remaining: '62.70', count: 3 },
+    },
+    'inclusive bounds; deleted categories and their expenses are left out',
+  );
   const all = json<{ from: null; to: null; totals: Record<string, unknown> }>(await api.req('GET', `/budgets/${budgetId}/summary`, 'sum'));
   t.equal(all.from, null);
   t.equal(all.to, null);
@@ -231,7 +286,12 @@ t.test('the summary sums exactly per category and in total, within from/to, with
   const toOnly = json<{ totals: { count: number } }>(await api.req('GET', `/budgets/${budgetId}/summary?to=2025-01-31`, 'sum'));
   t.equal(toOnly.totals.count, 1, 'to alone: 01-31');
   const empty = await api.createBudget('sum');
-  t.same(json<{ totals: unknown; categories: unknown[] }>(await api.req('GET', `/budgets/${empty}/summary`, 'sum')).totals, { allocate: '0.00', spent: '0.00', remaining: '0.00', count: 0 });
+  t.same(json<{ totals: unknown; categories: unknown[] }>(await api.req('GET', `/budgets/${empty}/summary`, 'sum')).totals, {
+    allocate: '0.00',
+    spent: '0.00',
+    remaining: '0.00',
+    count: 0,
+  });
 });
 
 t.test('the summary of very large amounts is exact, never an overflow', async (t) => {
@@ -240,7 +300,10 @@ t.test('the summary of very large amounts is exact, never an overflow', async (t
   const cat = ev.categoryAdd(budgetId, { allocate: '9999999999.99' });
   await api.push('rich', [cat]);
   for (let i = 0; i < 5; i++) {
-    const rs = await api.push('rich', Array.from({ length: i === 4 ? 1 : 25 }, () => ev.expenseAdd(budgetId, cat.recordId, { amount: '9999999999.99' })));
+    const rs = await api.push(
+      'rich',
+      Array.from({ length: i === 4 ? 1 : 25 }, () => ev.expenseAdd(budgetId, cat.recordId, { amount: '9999999999.99' })),
+    );
     t.ok(rs.every((r) => r.status === 'accepted'));
   }
   const res = await api.req('GET', `/budgets/${budgetId}/summary`, 'rich');
@@ -265,13 +328,30 @@ t.test('operational routes: /healthz, /readyz, /metrics and /openapi.json need n
   const spec = JSON.parse(doc.body) as { openapi: string; paths: Record<string, Record<string, unknown>> };
   t.match(spec.openapi, /^3\./);
   for (const [path, method] of [
-    ['/budget', 'post'], ['/budgets', 'get'], ['/budgets/{budgetId}', 'get'], ['/budgets/{budgetId}/snapshot', 'get'],
-    ['/budgets/{budgetId}/last-event-sequence', 'get'], ['/budgets/{budgetId}/participants', 'get'], ['/budgets/{budgetId}/participants/{userId}', 'get'],
-    ['/budgets/{budgetId}/categories', 'get'], ['/budgets/{budgetId}/categories/{categoryId}', 'get'], ['/budgets/{budgetId}/expenses', 'get'],
-    ['/budgets/{budgetId}/expenses/{expenseId}', 'get'], ['/budgets/{budgetId}/summary', 'get'], ['/budgets/{budgetId}/invites', 'post'],
-    ['/budgets/{budgetId}/join', 'get'], ['/invites/{token}/accept', 'post'], ['/budgets/{budgetId}/leave', 'delete'],
-    ['/budgets/{budgetId}/participants/{userId}', 'delete'], ['/budgets/{budgetId}/owner', 'put'], ['/events', 'post'], ['/events', 'get'],
-    ['/user', 'get'], ['/user', 'put'], ['/user', 'delete'], ['/profiles/{userId}', 'get'],
+    ['/budget', 'post'],
+    ['/budgets', 'get'],
+    ['/budgets/{budgetId}', 'get'],
+    ['/budgets/{budgetId}/snapshot', 'get'],
+    ['/budgets/{budgetId}/last-event-sequence', 'get'],
+    ['/budgets/{budgetId}/participants', 'get'],
+    ['/budgets/{budgetId}/participants/{userId}', 'get'],
+    ['/budgets/{budgetId}/categories', 'get'],
+    ['/budgets/{budgetId}/categories/{categoryId}', 'get'],
+    ['/budgets/{budgetId}/expenses', 'get'],
+    ['/budgets/{budgetId}/expenses/{expenseId}', 'get'],
+    ['/budgets/{budgetId}/summary', 'get'],
+    ['/budgets/{budgetId}/invites', 'post'],
+    ['/budgets/{budgetId}/join', 'get'],
+    ['/invites/{token}/accept', 'post'],
+    ['/budgets/{budgetId}/leave', 'delete'],
+    ['/budgets/{budgetId}/participants/{userId}', 'delete'],
+    ['/budgets/{budgetId}/owner', 'put'],
+    ['/events', 'post'],
+    ['/events', 'get'],
+    ['/user', 'get'],
+    ['/user', 'put'],
+    ['/user', 'delete'],
+    ['/profiles/{userId}', 'get'],
   ] as const) {
     t.ok(spec.paths[path]?.[method], `the document lists ${method.toUpperCase()} ${path}`);
   }

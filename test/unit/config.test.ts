@@ -33,7 +33,10 @@ t.test('every problem is listed at once', async (t) => {
 
 t.test('dev auth and the embedded database are refused in production', async (t) => {
   t.throws(() => loadConfig({ NODE_ENV: 'production' }), /AUTH_MODE[\s\S]*DATABASE_URL|DATABASE_URL[\s\S]*AUTH_MODE/);
-  t.throws(() => loadConfig({ NODE_ENV: 'production', AUTH_MODE: 'dev', DATABASE_URL: 'postgres://x/y', FIREBASE_PROJECT_ID: 'p' }), /AUTH_MODE/);
+  t.throws(
+    () => loadConfig({ NODE_ENV: 'production', AUTH_MODE: 'dev', DATABASE_URL: 'postgres://x/y', FIREBASE_PROJECT_ID: 'p' }),
+    /AUTH_MODE/,
+  );
   const c = loadConfig({ NODE_ENV: 'production', DATABASE_URL: 'postgres://x/y', FIREBASE_PROJECT_ID: 'p' });
   t.equal(authMode(c), 'firebase');
 });
@@ -54,6 +57,9 @@ t.test('only config/load.ts reads process.env in src/', async (t) => {
   } catch {
     out = '';
   }
-  const readers = out.split('\n').filter(Boolean).filter((f) => f !== 'src/config/load.ts' && f !== 'src/auth/firebase-verifier.ts');
+  const readers = out
+    .split('\n')
+    .filter(Boolean)
+    .filter((f) => f !== 'src/config/load.ts' && f !== 'src/auth/firebase-verifier.ts');
   t.same(readers, [], 'no other module reads the environment (the Firebase verifier only sets the emulator host the SDK reads)');
 });

@@ -30,9 +30,7 @@ const trimSlash = (url) => url.replace(/\/+$/, '');
 // BASE_URL may list several instances ("http://a:3000,http://b:3000"): VUs
 // spread over them, so a write on one instance must reach readers on another.
 export const BASE_URLS = list(__ENV.BASE_URL || 'http://127.0.0.1:3000').map(trimSlash);
-export const WS_URLS = (__ENV.BASE_WS ? list(__ENV.BASE_WS) : BASE_URLS.map((u) => u.replace(/^http/, 'ws'))).map(
-  trimSlash,
-);
+export const WS_URLS = (__ENV.BASE_WS ? list(__ENV.BASE_WS) : BASE_URLS.map((u) => u.replace(/^http/, 'ws'))).map(trimSlash);
 export const TOKENS = list(__ENV.TOKENS || __ENV.TOKEN);
 export const BUDGETS = int(__ENV.BUDGETS, 1);
 export const BATCH = int(__ENV.BATCH, 1);

@@ -24,7 +24,9 @@ export async function budgetRoutes(fastify: FastifyInstance, { membership, reads
     reads.budgets(principal(req).uid, req.query.key && lower(req.query.key), req.query.count),
   );
 
-  app.get('/budgets/:budgetId', { schema: { params: BudgetParams } }, async (req) => reads.budget(principal(req).uid, lower(req.params.budgetId)));
+  app.get('/budgets/:budgetId', { schema: { params: BudgetParams } }, async (req) =>
+    reads.budget(principal(req).uid, lower(req.params.budgetId)),
+  );
 
   app.get('/budgets/:budgetId/snapshot', { schema: { params: BudgetParams } }, async (req) =>
     reads.snapshot(principal(req).uid, lower(req.params.budgetId)),
@@ -38,18 +40,18 @@ export async function budgetRoutes(fastify: FastifyInstance, { membership, reads
     reads.participants(principal(req).uid, lower(req.params.budgetId)),
   );
 
-  app.get(
-    '/budgets/:budgetId/participants/:userId',
-    { schema: { params: Type.Object({ budgetId: Uuid, userId: UserId }) } },
-    async (req) => reads.participant(principal(req).uid, lower(req.params.budgetId), req.params.userId),
+  app.get('/budgets/:budgetId/participants/:userId', { schema: { params: Type.Object({ budgetId: Uuid, userId: UserId }) } }, async (req) =>
+    reads.participant(principal(req).uid, lower(req.params.budgetId), req.params.userId),
   );
 
   app.get('/budgets/:budgetId/categories', { schema: { params: BudgetParams } }, async (req) =>
     reads.categories(principal(req).uid, lower(req.params.budgetId)),
   );
 
-  app.get('/budgets/:budgetId/categories/:categoryId', { schema: { params: Type.Object({ budgetId: Uuid, categoryId: Uuid }) } }, async (req) =>
-    reads.category(principal(req).uid, lower(req.params.budgetId), lower(req.params.categoryId)),
+  app.get(
+    '/budgets/:budgetId/categories/:categoryId',
+    { schema: { params: Type.Object({ budgetId: Uuid, categoryId: Uuid }) } },
+    async (req) => reads.category(principal(req).uid, lower(req.params.budgetId), lower(req.params.categoryId)),
   );
 
   app.get('/budgets/:budgetId/expenses', { schema: { params: BudgetParams, querystring: PageQuery } }, async (req) =>
@@ -62,7 +64,10 @@ export async function budgetRoutes(fastify: FastifyInstance, { membership, reads
 
   app.get('/budgets/:budgetId/summary', { schema: { params: BudgetParams, querystring: SummaryQuery } }, async (req) => {
     const { from, to } = req.query;
-    for (const [name, value] of [['from', from], ['to', to]] as const) {
+    for (const [name, value] of [
+      ['from', from],
+      ['to', to],
+    ] as const) {
       if (value !== undefined && !isCalendarDate(value)) {
         throw new AppError('VALIDATION_FAILED', 'invalid date', [{ path: `querystring/${name}`, message: 'must be a calendar date' }]);
       }

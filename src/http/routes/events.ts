@@ -14,7 +14,9 @@ export async function eventRoutes(fastify: FastifyInstance, { processor, reads, 
     const { events, mode } = req.body;
     const missing = events.findIndex((e) => !hasEventId(e));
     if (missing !== -1) {
-      throw new AppError('VALIDATION_FAILED', 'every event needs a UUID eventId', [{ path: `/events/${missing}/eventId`, message: 'must be a UUID' }]);
+      throw new AppError('VALIDATION_FAILED', 'every event needs a UUID eventId', [
+        { path: `/events/${missing}/eventId`, message: 'must be a UUID' },
+      ]);
     }
     const results = await processor.push(events, principal(req).uid, mode ?? 'stopOnError');
     for (const r of results) metrics.pushEvents.inc({ status: r.status });

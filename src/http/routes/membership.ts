@@ -39,8 +39,10 @@ export async function membershipRoutes(fastify: FastifyInstance, { membership }:
     membership.leave(principal(req).uid, req.params.budgetId.toLowerCase()),
   );
 
-  app.delete('/budgets/:budgetId/participants/:userId', { schema: { params: Type.Object({ budgetId: Uuid, userId: UserId }) } }, async (req) =>
-    membership.remove(principal(req).uid, req.params.budgetId.toLowerCase(), req.params.userId),
+  app.delete(
+    '/budgets/:budgetId/participants/:userId',
+    { schema: { params: Type.Object({ budgetId: Uuid, userId: UserId }) } },
+    async (req) => membership.remove(principal(req).uid, req.params.budgetId.toLowerCase(), req.params.userId),
   );
 
   app.put(

@@ -39,12 +39,17 @@ export function photoRoutes(store: PhotoStore | null): RoutePlugin {
     // Before validation, so an unconfigured server answers 503 whatever the input (after auth: 401 first).
     app.addHook('preValidation', async () => void enabled());
 
-    app.get('/user/photo-upload-url', { schema: { querystring: UploadQuery, summary: 'Presigned PUT for a new profile photo' } }, async (req) =>
-      enabled().uploadUrl(principal(req).uid, req.query.type, req.query.size),
+    app.get(
+      '/user/photo-upload-url',
+      { schema: { querystring: UploadQuery, summary: 'Presigned PUT for a new profile photo' } },
+      async (req) => enabled().uploadUrl(principal(req).uid, req.query.type, req.query.size),
     );
 
     // PUT /user/photo-upload-confirm is the alias kept for clients of the original service.
-    for (const [method, url] of [['POST', '/user/confirm-photo-upload'], ['PUT', '/user/photo-upload-confirm']] as const) {
+    for (const [method, url] of [
+      ['POST', '/user/confirm-photo-upload'],
+      ['PUT', '/user/photo-upload-confirm'],
+    ] as const) {
       app.route({
         method,
         url,
