@@ -1,11 +1,12 @@
 import { ConfigError, loadConfig } from './config/load.js';
+import type { Config } from './config/schema.js';
 import { openDatabase } from './database.js';
 import { createLogger } from './log.js';
 import { createServer } from './server.js';
 
 /** Process entry: config → database → server → listen; SIGTERM/SIGINT drain and stop in reverse. */
 async function main(): Promise<void> {
-  let config;
+  let config: Config;
   try {
     config = loadConfig();
   } catch (err) {

@@ -70,7 +70,10 @@ export async function clientWorker(): Promise<void> {
   const open = (d: Device) =>
     new Promise<void>((resolve, reject) => {
       let t = tokens.get(d.uid);
-      if (!t) tokens.set(d.uid, (t = token(d.uid)));
+      if (!t) {
+        t = token(d.uid);
+        tokens.set(d.uid, t);
+      }
       const ws = new WebSocket(d.url, { headers: { authorization: `Bearer ${t}` } });
       d.ws = ws;
       let settled = false;

@@ -32,11 +32,14 @@ export interface WebSocketLike {
   readonly readyState: number;
   send(data: string): void;
   close(code?: number, reason?: string): void;
-  // `any`: each implementation declares its own event classes; only these fields are read.
-  onopen: ((event: any) => void) | null; // eslint-disable-line @typescript-eslint/no-explicit-any
-  onmessage: ((event: any) => void) | null; // eslint-disable-line @typescript-eslint/no-explicit-any
-  onclose: ((event: any) => void) | null; // eslint-disable-line @typescript-eslint/no-explicit-any
-  onerror: ((event: any) => void) | null; // eslint-disable-line @typescript-eslint/no-explicit-any
+  // biome-ignore lint/suspicious/noExplicitAny: each implementation declares its own event classes
+  onopen: ((event: any) => void) | null;
+  // biome-ignore lint/suspicious/noExplicitAny: each implementation declares its own event classes
+  onmessage: ((event: any) => void) | null;
+  // biome-ignore lint/suspicious/noExplicitAny: each implementation declares its own event classes
+  onclose: ((event: any) => void) | null;
+  // biome-ignore lint/suspicious/noExplicitAny: each implementation declares its own event classes
+  onerror: ((event: any) => void) | null;
 }
 
 /** A browser-style constructor: `new WebSocket(url, protocols)`. */

@@ -200,7 +200,8 @@ export class Hub implements ChangeSink, StreamWaiter {
   addUser(target: MembershipTarget): void {
     let set = this.users.get(target.userId);
     if (!set) {
-      this.users.set(target.userId, (set = new Set()));
+      set = new Set();
+      this.users.set(target.userId, set);
       this.reconciler.track(target.userId);
     }
     set.add(target);

@@ -138,7 +138,10 @@ class PageMessages {
 const pages = new WeakMap<StreamEvent[], PageMessages>();
 function messagesOf(page: StreamEvent[]): PageMessages {
   let m = pages.get(page);
-  if (!m) pages.set(page, (m = new PageMessages(page)));
+  if (!m) {
+    m = new PageMessages(page);
+    pages.set(page, m);
+  }
   return m;
 }
 

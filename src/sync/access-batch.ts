@@ -76,8 +76,12 @@ export class AccessBatcher {
     for (const [i, pair] of pairs.entries()) {
       const answer = rows.then(async (found) => accessFrom(await confirmRefusal(this.sql, pair.budgetId, pair.userId, found[i])));
       answer.then(
-        (access) => pair.callers.forEach((c) => c.resolve(access)),
-        (err: unknown) => pair.callers.forEach((c) => c.reject(err)),
+        (access) => {
+          for (const c of pair.callers) c.resolve(access);
+        },
+        (err: unknown) => {
+          for (const c of pair.callers) c.reject(err);
+        },
       );
     }
   }

@@ -1,6 +1,6 @@
 import { type Sql, type TransactionSql, pgArray } from '../db/sql.js';
 import type { BudgetRow } from '../db/rows.js';
-import { AppError } from '../errors/app-error.js';
+import type { AppError } from '../errors/app-error.js';
 import {
   type ClientEvent,
   type ParsedEvent,

@@ -323,7 +323,7 @@ t.test('clients converge to the server snapshot (socket and long-poll, one of th
           const x = xs[rand(Math.max(Math.min(xs.length, 4), 1))];
           if (op < 2 || !cat) await c.categoryAdd(budgetId, { name: `c${round}${i}`, allocate: `${rand(500)}` });
           else if (op < 5)
-            await c.expenseAdd(budgetId, { categoryId: cat.id, date: '2025-03-0' + (1 + rand(9)), amount: `${rand(100)}.${rand(99)}` });
+            await c.expenseAdd(budgetId, { categoryId: cat.id, date: `2025-03-0${1 + rand(9)}`, amount: `${rand(100)}.${rand(99)}` });
           else if (op < 7 && x) await c.expenseEdit(budgetId, x.id, { amount: `${rand(50)}`, note: rand(2) ? null : 'edited' });
           else if (op < 8) await c.categoryEdit(budgetId, cat.id, { allocate: `${rand(900)}` });
           else if (op < 9 && x) await c.expenseDelete(budgetId, x.id);

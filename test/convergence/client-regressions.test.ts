@@ -182,7 +182,7 @@ t.test('stop() while the WebSocket is still connecting does not throw', async (t
   const server = net.createServer((s) => void held.push(s));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   t.teardown(() => {
-    held.forEach((s) => s.destroy());
+    for (const s of held) s.destroy();
     return new Promise<void>((r) => server.close(() => r()));
   });
   const { port } = server.address() as net.AddressInfo;

@@ -95,7 +95,9 @@ let sockUid = OWNER;
 /** Bad messages (INVALID_MESSAGE / VALIDATION_FAILED) answered on the current socket: past 20 a 4000 is expected. */
 let invalidOnSocket = 0;
 const allSockets: FuzzSocket[] = [];
-t.teardown(() => allSockets.forEach((s) => s.terminate()));
+t.teardown(() => {
+  for (const s of allSockets) s.terminate();
+});
 
 async function reopen(uid: string): Promise<FuzzSocket> {
   sock?.terminate();
@@ -145,7 +147,7 @@ const ANSWER_OF: Record<string, string[]> = {
 
 /** Sends one frame and checks its answer, the socket's fate and the database. */
 async function exercise(label: string, frame: Frame, uid = OWNER): Promise<void> {
-  if (!sock || !sock.open) await reopen(uid);
+  if (!sock?.open) await reopen(uid);
   const s = sock as FuzzSocket;
   const bytes = bytesOf(frame);
   const message = parsedFrame(frame);

@@ -22,7 +22,9 @@ const connect = async (wsUrl: string, uid: string, tracker?: Tracker) => {
   open.push(c);
   return c;
 };
-t.teardown(() => open.forEach((c) => c.close()));
+t.teardown(() => {
+  for (const c of open) c.close();
+});
 
 t.test('the LISTEN backend is killed repeatedly while two instances write', async (t) => {
   // No safety poll: recovery must come from the re-LISTEN resync and NOTIFY alone.

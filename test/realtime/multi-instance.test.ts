@@ -20,7 +20,9 @@ const connect = async (wsUrl: string, uid: string, tracker?: Tracker) => {
   open.push(c);
   return c;
 };
-t.teardown(() => open.forEach((c) => c.close()));
+t.teardown(() => {
+  for (const c of open) c.close();
+});
 
 t.test('commits on either instance reach every subscriber on both, exactly 1..N', async (t) => {
   const owner = 'olga';

@@ -32,7 +32,9 @@ t.test('Postgres down for 10 s: listeners are rebuilt and every subscriber gets 
   const cat = ev.categoryAdd(budgetId);
   await rest.push('omar', [cat]);
   const readers = await Promise.all([b.wsUrl, b.wsUrl, a.wsUrl].map((u) => SyncClient.connect(u, { uid: 'omar' })));
-  t.teardown(() => readers.forEach((r) => r.close()));
+  t.teardown(() => {
+    for (const r of readers) r.close();
+  });
   for (const r of readers) await r.subscribe(budgetId, 0);
   const writer = await SyncClient.connect(a.wsUrl, { uid: 'omar' });
   t.teardown(() => writer.close());

@@ -22,7 +22,9 @@ const connect = async (uid: string, options: Parameters<typeof SyncClient.connec
   open.push(c);
   return c;
 };
-t.teardown(() => open.forEach((c) => c.close()));
+t.teardown(() => {
+  for (const c of open) c.close();
+});
 
 t.test('the upgrade is authenticated: 401 without a valid token, header or subprotocol', async (t) => {
   const refused = (ws: WebSocket) =>

@@ -243,7 +243,7 @@ t.test('concurrent joins never pass the participant limit', async (t) => {
       api.req(
         'POST',
         `/invites/${token}/accept`,
-        ok.length ? (ok[0]?.json() as { participant: { userId: string } }).participant.userId : 'x',
+        ok.length ? (ok[0]!.json() as { participant: { userId: string } }).participant.userId : 'x',
       ),
     ),
   );

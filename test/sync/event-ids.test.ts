@@ -74,7 +74,7 @@ t.test('the same eventId with different content is EVENT_ID_REUSED; a non-partic
     variants.map(([, e]) => e),
     'independent',
   );
-  variants.forEach(([name], i) => t.match(results[i], { status: 'rejected', error: { code: 'EVENT_ID_REUSED' } }, name));
+  for (const [i, [name]] of variants.entries()) t.match(results[i], { status: 'rejected', error: { code: 'EVENT_ID_REUSED' } }, name);
   t.ok(
     results.every((r) => r.record === undefined),
     'no record is returned with EVENT_ID_REUSED',
