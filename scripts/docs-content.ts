@@ -1,7 +1,16 @@
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { ConfigSchema } from '../src/config/schema.js';
 import { ERROR_CODES } from '../src/errors/codes.js';
 
 /** Markdown generated from code, so the docs cannot drift from it (tests compare). */
+
+const BIOME = fileURLToPath(new URL('../node_modules/.bin/biome', import.meta.url));
+
+/** Markdown laid out as `biome format` lays it out: the tree is formatted with Biome and `npm run lint` checks it. */
+export function formatMarkdown(text: string): string {
+  return execFileSync(BIOME, ['format', '--stdin-file-path=generated.md'], { input: text, encoding: 'utf8' });
+}
 
 export function configTable(): string {
   const rows = Object.entries(ConfigSchema.properties).map(([name, schema]) => {
@@ -17,23 +26,25 @@ export function configTable(): string {
     const def = s.default === undefined ? '—' : `\`${String(s.default)}\``;
     return `| \`${name}\` | ${type} | ${def} | ${(s.description ?? '').replace(/\|/g, '\\|')} |`;
   });
-  return ['| setting | type | default | meaning |', '|---|---|---|---|', ...rows].join('\n');
+  return formatMarkdown(['| setting | type | default | meaning |', '|---|---|---|---|', ...rows].join('\n')).trimEnd();
 }
 
 export function errorsMarkdown(): string {
   const rows = Object.entries(ERROR_CODES).map(([code, e]) => `| \`${code}\` | ${e.status} | ${e.doc} |`);
-  return [
-    '# Error codes',
-    '',
-    'Generated from `src/errors/codes.ts` by `npm run docs`; a test keeps the two in step. Codes are',
-    'stable and never reused. HTTP errors answer `{"error": {"statusCode", "code", "message", "details?"}}`;',
-    'push results carry `{"code", "message"}` in `error`; the socket sends `{"type": "error", "code", "message", "ref?"}`.',
-    '',
-    '| code | HTTP status | meaning |',
-    '|---|---|---|',
-    ...rows,
-    '',
-  ].join('\n');
+  return formatMarkdown(
+    [
+      '# Error codes',
+      '',
+      'Generated from `src/errors/codes.ts` by `npm run docs`; a test keeps the two in step. Codes are',
+      'stable and never reused. HTTP errors answer `{"error": {"statusCode", "code", "message", "details?"}}`;',
+      'push results carry `{"code", "message"}` in `error`; the socket sends `{"type": "error", "code", "message", "ref?"}`.',
+      '',
+      '| code | HTTP status | meaning |',
+      '|---|---|---|',
+      ...rows,
+      '',
+    ].join('\n'),
+  );
 }
 
 /** Replaces the text between `<!-- name:start -->` and `<!-- name:end -->`. */
