@@ -23,7 +23,11 @@ export const ERROR_CODES = {
   EXPENSE_NOT_FOUND: { status: 404, doc: 'No live expense with that id in this budget.' },
   PARTICIPANT_NOT_FOUND: { status: 404, doc: 'That user is not a participant of this budget.' },
   USER_NOT_FOUND: { status: 404, doc: 'No user with that id.' },
-  INVITE_INVALID: { status: 404, doc: 'The invite token is unknown, expired, used up, or its budget is gone.' },
+  INVITE_INVALID: {
+    status: 404,
+    doc: 'The invite token is unknown, revoked, expired or used up, its budget is gone, or it was made before the owner removed the caller. Each answers exactly alike.',
+  },
+  INVITE_NOT_FOUND: { status: 404, doc: 'No invite with that id in this budget (revoking by id).' },
   BUDGET_EXISTS: { status: 409, doc: 'A budget with this id was already created by another event.' },
   VERSION_CONFLICT: {
     status: 409,
