@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { createVerifier } from './auth/create-verifier.js';
+import { authMode } from './config/load.js';
 import type { TokenVerifier } from './auth/verifier.js';
 import type { Config } from './config/schema.js';
 import { type Sql, createSql } from './db/sql.js';
@@ -41,6 +42,12 @@ export async function createServer(
   databaseUrl: string,
   overrides: { verifier?: TokenVerifier; plugins?: RoutePlugin[]; photoStore?: PhotoStore | null } = {},
 ): Promise<Server> {
+  if (authMode(config) === 'dev') {
+    log.warn(
+      { host: config.HOST },
+      'dev auth mode: whoever knows DEV_AUTH_SECRET signs in as any user; for development only, never reachable from outside',
+    );
+  }
   const sql: Sql = createSql(databaseUrl, { max: config.DATABASE_POOL_MAX, applicationName: 'budget-sync' });
   const verifier = overrides.verifier ?? createVerifier(config);
   const metrics = new Metrics();

@@ -1,14 +1,18 @@
 import { Type, type Static } from '@sinclair/typebox';
 
+/** The `dev` token secret everyone can read here: refused unless the server listens on loopback only. */
+export const DEFAULT_DEV_AUTH_SECRET = 'insecure-dev-secret-change-me';
+
 /**
  * Every setting the server reads, with its type, default and meaning. This schema is the single
  * source of truth: `src/config/load.ts` is the only reader of the environment, and the README's table
- * is generated from it (`npm run docs:config`; a test keeps them in step).
+ * is generated from it (`npm run docs`; a test keeps them in step). `secret: true` marks a setting
+ * whose value is never printed, not even when it is invalid.
  */
 export const ConfigSchema = Type.Object({
   NODE_ENV: Type.Union([Type.Literal('development'), Type.Literal('test'), Type.Literal('production')], {
     default: 'development',
-    description: '`production` refuses the `dev` auth mode and the embedded Postgres.',
+    description: '`production` refuses the `dev` and `emulator` auth modes and the embedded Postgres.',
   }),
   HOST: Type.String({ default: '127.0.0.1', description: 'Interface to listen on (`0.0.0.0` in containers).' }),
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000, description: 'HTTP and WebSocket port.' }),
@@ -26,6 +30,7 @@ export const ConfigSchema = Type.Object({
   DATABASE_URL: Type.Optional(
     Type.String({
       minLength: 1,
+      secret: true,
       description: 'Postgres connection string. Unset: an embedded Postgres is started under `EMBEDDED_PG_DIR` and migrated.',
     }),
   ),
@@ -53,11 +58,16 @@ export const ConfigSchema = Type.Object({
   FIREBASE_SERVICE_ACCOUNT_BASE64: Type.Optional(
     Type.String({
       minLength: 1,
+      secret: true,
       description: 'Service-account JSON, base64 (standard or URL-safe). Optional: verification needs only the project id.',
     }),
   ),
   FIREBASE_AUTH_EMULATOR_HOST: Type.Optional(
-    Type.String({ minLength: 1, description: '`host:port` of the Firebase Auth emulator (read by firebase-admin too).' }),
+    Type.String({
+      minLength: 1,
+      description:
+        '`host:port` of the Firebase Auth emulator (read by firebase-admin too). It accepts unsigned tokens: refused in production, whatever `AUTH_MODE` says.',
+    }),
   ),
   FIREBASE_CHECK_REVOKED: Type.Boolean({
     default: false,
@@ -65,8 +75,10 @@ export const ConfigSchema = Type.Object({
   }),
   DEV_AUTH_SECRET: Type.String({
     minLength: 16,
-    default: 'insecure-dev-secret-change-me',
-    description: 'HMAC secret of `dev` tokens (`npm run token -- <uid>`). `dev` mode is refused in production.',
+    default: DEFAULT_DEV_AUTH_SECRET,
+    secret: true,
+    description:
+      'HMAC secret of `dev` tokens (`npm run token -- <uid>`): whoever knows it signs in as anyone. `dev` mode is refused in production, and with this default unless `HOST` is a loopback address.',
   }),
   TOKEN_CACHE_SIZE: Type.Integer({ minimum: 0, default: 10000, description: 'Verified tokens kept in memory until they expire.' }),
 

@@ -1,5 +1,6 @@
 import t from 'tap';
 import { ConfigError, authMode, loadConfig } from '../../src/config/load.js';
+import { ConfigSchema } from '../../src/config/schema.js';
 
 t.test('defaults need no environment at all', async (t) => {
   const c = loadConfig({});
@@ -39,6 +40,53 @@ t.test('dev auth and the embedded database are refused in production', async (t)
   );
   const c = loadConfig({ NODE_ENV: 'production', DATABASE_URL: 'postgres://x/y', FIREBASE_PROJECT_ID: 'p' });
   t.equal(authMode(c), 'firebase');
+});
+
+t.test('production refuses the Auth emulator however it was selected', async (t) => {
+  const prod = { NODE_ENV: 'production', DATABASE_URL: 'postgres://x/y', FIREBASE_PROJECT_ID: 'p' };
+  for (const env of [
+    { FIREBASE_AUTH_EMULATOR_HOST: '127.0.0.1:9099' },
+    { AUTH_MODE: 'emulator', FIREBASE_AUTH_EMULATOR_HOST: '127.0.0.1:9099' },
+    { AUTH_MODE: 'firebase', FIREBASE_AUTH_EMULATOR_HOST: '127.0.0.1:9099' },
+  ]) {
+    t.throws(
+      () => loadConfig({ ...prod, ...env }),
+      /FIREBASE_AUTH_EMULATOR_HOST: .*unsigned tokens.*NODE_ENV=production/,
+      JSON.stringify(env),
+    );
+  }
+  t.throws(() => loadConfig({ ...prod, AUTH_MODE: 'emulator' }), /emulator/, 'AUTH_MODE=emulator alone');
+  t.equal(authMode(loadConfig({ ...prod, NODE_ENV: 'development', FIREBASE_AUTH_EMULATOR_HOST: '127.0.0.1:9099' })), 'emulator');
+});
+
+t.test('a config error never prints the value of a secret setting', async (t) => {
+  const secrets = Object.entries(ConfigSchema.properties)
+    .filter(([, s]) => (s as { secret?: boolean }).secret)
+    .map(([k]) => k)
+    .sort();
+  t.same(secrets, ['DATABASE_URL', 'DEV_AUTH_SECRET', 'FIREBASE_SERVICE_ACCOUNT_BASE64'], 'the secrets are marked in the schema');
+  for (const [key, value] of [['DEV_AUTH_SECRET', 'hunter2-short']] as const) {
+    try {
+      loadConfig({ [key]: value, PORT: 'eighty' });
+      t.fail(`${key}: should throw`);
+    } catch (e) {
+      const message = (e as ConfigError).message;
+      t.match(message, new RegExp(`${key}: `), `${key} is named`);
+      t.notMatch(message, value, `${key}: its value is not printed`);
+      t.match(message, /got "eighty"/, 'values of other settings still are');
+    }
+  }
+});
+
+t.test('dev mode with the default DEV_AUTH_SECRET is refused off loopback', async (t) => {
+  for (const host of ['0.0.0.0', '::', '192.168.1.10', 'example.org']) {
+    t.throws(() => loadConfig({ HOST: host }), /DEV_AUTH_SECRET: .*default.*loopback/, `HOST=${host}`);
+  }
+  for (const host of ['127.0.0.1', '127.0.1.1', '::1', 'localhost', '::ffff:127.0.0.1']) {
+    t.equal(loadConfig({ HOST: host }).HOST, host, `HOST=${host} is loopback`);
+  }
+  t.equal(loadConfig({ HOST: '0.0.0.0', DEV_AUTH_SECRET: 'a-secret-of-our-own-123' }).HOST, '0.0.0.0', 'with a secret of its own');
+  t.equal(loadConfig({ HOST: '0.0.0.0', FIREBASE_PROJECT_ID: 'p' }).HOST, '0.0.0.0', 'other auth modes ignore the dev secret');
 });
 
 t.test('the auth mode follows the Firebase settings', async (t) => {
