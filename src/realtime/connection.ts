@@ -13,7 +13,7 @@ import type { WebSocket, RawData } from 'ws';
 import type { Principal, TokenVerifier } from '../auth/verifier.js';
 import type { Config } from '../config/schema.js';
 import { toAppError } from '../db/pg-errors.js';
-import { AppError } from '../errors/app-error.js';
+import { AppError, logLevel, refusalFields } from '../errors/app-error.js';
 import type { Metrics } from '../http/metrics.js';
 import type { Logger } from '../log.js';
 import { hasEventId } from '../protocol/events.js';
@@ -220,7 +220,9 @@ export class Connection implements SubscriptionSocket, MembershipTarget {
       }
     } catch (err) {
       const e = toAppError(err);
-      if (e.statusCode >= 500) this.deps.log.error({ err, type: m.type, connectionId: this.id }, 'socket message failed');
+      const level = logLevel(e);
+      if (level === 'error') this.deps.log.error({ err, type: m.type, connectionId: this.id }, 'socket message failed');
+      else if (level === 'warn') this.deps.log.warn({ ...refusalFields(e), type: m.type, connectionId: this.id }, 'socket message refused');
       this.send(errorMessage(e, m.id));
       if (e.code === 'VALIDATION_FAILED' && !this.invalid.take())
         this.close(4000, new AppError('INVALID_MESSAGE', 'too many invalid messages'));
