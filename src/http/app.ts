@@ -1,4 +1,5 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import { AppError } from '../errors/app-error.js';
@@ -57,6 +58,12 @@ export async function buildApp(services: Services, plugins: RoutePlugin[] = []):
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'Firebase ID token' } } },
       security: [{ bearer: [] }],
     },
+  });
+
+  // Security headers on every answer (nosniff among them). An API answers JSON, never a page:
+  // nothing in an answer may load or run, nor be framed.
+  await app.register(helmet, {
+    contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
   });
 
   registerAuth(app, services.verifier, services.users);

@@ -41,8 +41,10 @@ export function bearerToken(req: FastifyRequest): string | undefined {
  */
 export function registerAuth(app: FastifyInstance, verifier: TokenVerifier, users: Users): void {
   app.decorateRequest('principal', null);
-  app.addHook('onRequest', async (req) => {
+  app.addHook('onRequest', async (req, reply) => {
     if (req.routeOptions.config.auth === false || req.routeOptions.url === undefined) return;
+    // A user's data, and the refusals that tell who may see what: no cache may keep them.
+    void reply.header('cache-control', 'no-store');
     const token = bearerToken(req);
     if (!token) throw new AppError('UNAUTHENTICATED', 'a bearer token is required');
     req.principal = await verifier.verify(token);
