@@ -38,6 +38,19 @@ export function authMode(config: Config): 'firebase' | 'emulator' | 'dev' {
   return 'dev';
 }
 
+/**
+ * fastify's `trustProxy` for TRUST_PROXY: true, the proxies' addresses, or for a hop count the
+ * function fastify itself builds from a number (its types do not take the number).
+ */
+export function proxyTrust(config: Config): boolean | string | ((address: string, hop: number) => boolean) {
+  const v = config.TRUST_PROXY;
+  if (v === undefined) return false;
+  if (v === 'true') return true;
+  if (!/^[0-9]+$/.test(v)) return v;
+  const hops = Number(v);
+  return (_address, hop) => hop < hops;
+}
+
 const isSecret = (key: string): boolean =>
   (ConfigSchema.properties as Record<string, { secret?: boolean } | undefined>)[key]?.secret === true;
 

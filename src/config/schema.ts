@@ -91,6 +91,19 @@ export const ConfigSchema = Type.Object({
     description: 'HTTP requests per user (or IP when unauthenticated) per window.',
   }),
   RATE_LIMIT_WINDOW_MS: Type.Integer({ minimum: 1000, default: 60000, description: 'HTTP rate-limit window.' }),
+  RATE_LIMIT_AUTH_FAILURES_MAX: Type.Integer({
+    minimum: 1,
+    default: 60,
+    description:
+      'Failed authentications (no, bad or expired token) per client address per window; past it the address gets 429 before any token is checked, so guessing is bounded.',
+  }),
+  TRUST_PROXY: Type.Optional(
+    Type.String({
+      pattern: '^(true|[0-9]+|[0-9A-Fa-f:./]+(, *[0-9A-Fa-f:./]+)*)$',
+      description:
+        "Whose `X-Forwarded-For` names the client (its address is what per-address limits count): a number of proxy hops (`1` behind one load balancer), or your proxies' addresses/CIDRs, comma-separated; `true` believes any sender. Unset: the peer address counts.",
+    }),
+  ),
   LONGPOLL_MAX_WAIT_SECONDS: Type.Integer({ minimum: 0, maximum: 60, default: 60, description: 'Upper bound of `GET /events?wait=`.' }),
 
   WS_MAX_PAYLOAD_BYTES: Type.Integer({ minimum: 1024, default: 262144, description: 'Largest socket frame (close 1009 above).' }),

@@ -2,6 +2,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
+import { proxyTrust } from '../config/load.js';
 import { AppError } from '../errors/app-error.js';
 import { registerAuth } from './auth.js';
 import { frameworkErrors, registerErrorHandlers } from './errors.js';
@@ -33,6 +34,8 @@ export async function buildApp(services: Services, plugins: RoutePlugin[] = []):
     logController: new LogController({ disableRequestLogging: true }),
     forceCloseConnections: 'idle',
     ajv: { customOptions: { allErrors: true } },
+    // The client address behind load balancers (per-address limits count it).
+    trustProxy: proxyTrust(config),
     // Uids may be 128 characters (fastify's default limit is 100); bad URLs get our envelope.
     routerOptions: { maxParamLength: 200 },
     frameworkErrors,
@@ -66,18 +69,18 @@ export async function buildApp(services: Services, plugins: RoutePlugin[] = []):
     contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
   });
 
-  registerAuth(app, services.verifier, services.users);
-
   await app.register(rateLimit, {
     global: true,
     max: config.RATE_LIMIT_MAX,
     timeWindow: config.RATE_LIMIT_WINDOW_MS,
-    // Runs after auth, so the budget is per user; unauthenticated callers count per address.
+    // Runs after auth, so the budget is per user (routes without a token: per address). Failed
+    // authentications never get here: registerAuth counts them per address, before the token.
     hook: 'preHandler',
     keyGenerator: (req) => (req.principal ? `u:${req.principal.uid}` : `ip:${req.ip}`),
     errorResponseBuilder: (_req, ctx) =>
       new AppError('RATE_LIMITED', `too many requests, retry in ${Math.ceil(ctx.ttl / 1000)} s`, undefined, { statusCode: ctx.statusCode }),
   });
+  registerAuth(app, services.verifier, services.users, { max: config.RATE_LIMIT_AUTH_FAILURES_MAX, windowMs: config.RATE_LIMIT_WINDOW_MS });
 
   app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unmatched';

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { ConfigError, authMode, loadConfig } from '../../src/config/load.js';
+import { ConfigError, authMode, loadConfig, proxyTrust } from '../../src/config/load.js';
 import { ConfigSchema } from '../../src/config/schema.js';
 
 t.test('defaults need no environment at all', async (t) => {
@@ -110,4 +110,17 @@ t.test('only config/load.ts reads process.env in src/', async (t) => {
     .filter(Boolean)
     .filter((f) => f !== 'src/config/load.ts' && f !== 'src/auth/firebase-verifier.ts');
   t.same(readers, [], 'no other module reads the environment (the Firebase verifier only sets the emulator host the SDK reads)');
+});
+
+t.test('TRUST_PROXY: a hop count, addresses, or true', async (t) => {
+  t.equal(proxyTrust(loadConfig({})), false, 'unset: the peer address counts');
+  t.equal(proxyTrust(loadConfig({ TRUST_PROXY: 'true' })), true);
+  t.equal(proxyTrust(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 172.16.0.1' })), '10.0.0.0/8, 172.16.0.1');
+  const hops = proxyTrust(loadConfig({ TRUST_PROXY: '2' })) as (address: string, hop: number) => boolean;
+  t.same(
+    [0, 1, 2].map((hop) => hops('10.0.0.1', hop)),
+    [true, true, false],
+    'two hops trusted',
+  );
+  t.throws(() => loadConfig({ TRUST_PROXY: 'everyone' }), /TRUST_PROXY/);
 });
