@@ -6,6 +6,7 @@ import type { Config } from './config/schema.js';
 import { type Sql, createSql } from './db/sql.js';
 import { type RoutePlugin, buildApp } from './http/app.js';
 import { Metrics } from './http/metrics.js';
+import { buildMetricsApp } from './http/metrics-endpoint.js';
 import type { Services } from './http/services.js';
 import type { Logger } from './log.js';
 import { photoRoutes } from './http/routes/photos.js';
@@ -21,6 +22,8 @@ import { Users } from './sync/users.js';
 export interface Server {
   app: FastifyInstance;
   services: Services;
+  /** The METRICS_PORT listener (`/metrics` only), when that is set; the caller listens. */
+  metricsApp?: FastifyInstance;
   /** The sockets, the fan-out hub, the notifier and the LISTEN connection of this instance. */
   realtime: Realtime;
   /**
@@ -76,10 +79,12 @@ export async function createServer(
   };
   const socketRoute = realtime.attach(processor, verifier);
   const app = await buildApp(services, [socketRoute, photoRoutes(photoStore), ...(overrides.plugins ?? [])]);
+  const metricsApp = config.METRICS_PORT === undefined ? undefined : await buildMetricsApp(services);
   await realtime.start();
   return {
     app,
     services,
+    ...(metricsApp ? { metricsApp } : {}),
     realtime,
     close() {
       closing ??= stop();
@@ -103,6 +108,7 @@ export async function createServer(
       await realtime.drain();
       await app.close();
     } finally {
+      await metricsApp?.close();
       clearInterval(sweep);
       clearTimeout(grace);
       await realtime.close();

@@ -86,6 +86,9 @@ function crossChecks(config: Config): string[] {
   if (mode === 'emulator' && !config.FIREBASE_AUTH_EMULATOR_HOST) {
     problems.push('FIREBASE_AUTH_EMULATOR_HOST: required for AUTH_MODE=emulator');
   }
+  if (config.METRICS_PORT !== undefined && config.METRICS_PORT !== 0 && config.METRICS_PORT === config.PORT) {
+    problems.push('METRICS_PORT: must differ from PORT (it is a listener of its own)');
+  }
   if (config.WS_HARD_LIMIT_BYTES <= config.WS_HIGH_WATER_BYTES) {
     problems.push('WS_HARD_LIMIT_BYTES: must be larger than WS_HIGH_WATER_BYTES');
   }

@@ -22,6 +22,22 @@ export const ConfigSchema = Type.Object({
     description:
       "Pending connections the kernel queues for the port (capped by net.core.somaxconn). Node's 511 overflowed in a 5,000-socket reconnect storm: dropped handshakes wait 1, 3, 7 s for SYN retransmits.",
   }),
+  METRICS_PORT: Type.Optional(
+    Type.Integer({
+      minimum: 0,
+      maximum: 65535,
+      description:
+        'Serve `/metrics` on this port only — an internal listener on `HOST` — and not on `PORT`, so publishing the API does not publish metrics. Unset: `/metrics` is on `PORT`.',
+    }),
+  ),
+  METRICS_TOKEN: Type.Optional(
+    Type.String({
+      minLength: 16,
+      secret: true,
+      description:
+        'When set, `/metrics` answers only `Authorization: Bearer <METRICS_TOKEN>` (Prometheus `authorization: {credentials: …}`); use a long random value.',
+    }),
+  ),
   LOG_LEVEL: Type.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
     { default: 'info', description: 'pino log level.' },

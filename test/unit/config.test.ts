@@ -64,8 +64,15 @@ t.test('a config error never prints the value of a secret setting', async (t) =>
     .filter(([, s]) => (s as { secret?: boolean }).secret)
     .map(([k]) => k)
     .sort();
-  t.same(secrets, ['DATABASE_URL', 'DEV_AUTH_SECRET', 'FIREBASE_SERVICE_ACCOUNT_BASE64'], 'the secrets are marked in the schema');
-  for (const [key, value] of [['DEV_AUTH_SECRET', 'hunter2-short']] as const) {
+  t.same(
+    secrets,
+    ['DATABASE_URL', 'DEV_AUTH_SECRET', 'FIREBASE_SERVICE_ACCOUNT_BASE64', 'METRICS_TOKEN'],
+    'the secrets are marked in the schema',
+  );
+  for (const [key, value] of [
+    ['DEV_AUTH_SECRET', 'hunter2-short'],
+    ['METRICS_TOKEN', 'tiny-token'],
+  ] as const) {
     try {
       loadConfig({ [key]: value, PORT: 'eighty' });
       t.fail(`${key}: should throw`);
@@ -95,6 +102,7 @@ t.test('the auth mode follows the Firebase settings', async (t) => {
   t.throws(() => loadConfig({ AUTH_MODE: 'emulator', FIREBASE_PROJECT_ID: 'p' }), /FIREBASE_AUTH_EMULATOR_HOST/);
   t.throws(() => loadConfig({ S3_BUCKET: 'b' }), /CDN_BASE_URL/);
   t.throws(() => loadConfig({ WS_HIGH_WATER_BYTES: '4096', WS_HARD_LIMIT_BYTES: '2048' }), /WS_HARD_LIMIT_BYTES/);
+  t.throws(() => loadConfig({ METRICS_PORT: '3000' }), /METRICS_PORT: must differ from PORT/);
 });
 
 t.test('only config/load.ts reads process.env in src/', async (t) => {
