@@ -141,6 +141,12 @@ export const ConfigSchema = Type.Object({
   }),
   WS_MAX_CONNECTIONS: Type.Integer({ minimum: 1, default: 50000, description: 'Sockets per instance (4429 above).' }),
   WS_MAX_CONNECTIONS_PER_USER: Type.Integer({ minimum: 1, default: 20, description: 'Sockets per user per instance (4429 above).' }),
+  WS_MAX_SUBSCRIPTIONS_PER_SOCKET: Type.Integer({
+    minimum: 1,
+    default: 100,
+    description:
+      'Budgets one socket may follow at once; a `subscribe` past it answers `error TOO_MANY_SUBSCRIPTIONS` (the socket stays open). Raise it if your users are in more budgets.',
+  }),
   WS_MAX_MESSAGES_PER_SECOND: Type.Integer({
     minimum: 1,
     default: 50,

@@ -45,6 +45,10 @@ export const ERROR_CODES = {
   RATE_LIMITED: { status: 429, doc: 'Too many requests; retry after `Retry-After` seconds.' },
   INVALID_MESSAGE: { status: 400, doc: 'Socket: the message is not JSON, not an object, has an unknown `type` or wrong fields.' },
   TOO_MANY_CONNECTIONS: { status: 429, doc: 'Socket: the user or instance has too many open sockets (close 4429).' },
+  TOO_MANY_SUBSCRIPTIONS: {
+    status: 429,
+    doc: 'Socket: the socket already follows `WS_MAX_SUBSCRIPTIONS_PER_SOCKET` budgets; unsubscribe one first. The socket stays open.',
+  },
   SLOW_CONSUMER: { status: 503, doc: 'Socket: the client read too slowly; it is closed with 4503 and should reconnect and resume.' },
   SERVER_DRAINING: { status: 503, doc: 'The instance is shutting down; reconnect to another (close 1001).' },
   DATABASE_UNAVAILABLE: { status: 503, doc: 'Postgres cannot be reached right now; retry with backoff.' },
