@@ -62,13 +62,15 @@ export const invalidInvite = () => new AppError('INVITE_INVALID', 'the invite is
  * answer or its timing.
  */
 export async function readInvite(sql: Sql | TransactionSql, tokenHash: Buffer, userId: string): Promise<InviteState | undefined> {
-  const [row] = await sql<InviteState[]>`
+  // Always one row (all null for an unknown token): the same rows travel and are decoded either way.
+  const [row] = await sql<(InviteState | { [K in keyof InviteState]: null })[]>`
     SELECT i.*, b.owner_id, b.deleted_at, r.sequence AS removed_sequence,
            EXISTS (SELECT 1 FROM participants p WHERE p.budget_id = i.budget_id AND p.user_id = ${userId}) AS member
-    FROM invites i JOIN budgets b ON b.id = i.budget_id
-    LEFT JOIN removals r ON r.budget_id = i.budget_id AND r.user_id = ${userId}
-    WHERE i.token_hash = ${tokenHash}`;
-  return row;
+    FROM (SELECT ${tokenHash}::bytea AS token_hash) t
+    LEFT JOIN invites i ON i.token_hash = t.token_hash
+    LEFT JOIN budgets b ON b.id = i.budget_id
+    LEFT JOIN removals r ON r.budget_id = i.budget_id AND r.user_id = ${userId}`;
+  return row?.budget_id ? (row as InviteState) : undefined;
 }
 
 /** Whether the invite lets its reader in at `now` (the one rule; see the module comment). */
