@@ -12,10 +12,12 @@ export function configTable(): string {
       description?: string;
       minimum?: number;
       maximum?: number;
+      secret?: boolean;
     };
     const type = s.anyOf ? s.anyOf.map((o) => `\`${String(o.const)}\``).join(' \\| ') : (s.type ?? 'string');
     const def = s.default === undefined ? '—' : `\`${String(s.default)}\``;
-    return `| \`${name}\` | ${type} | ${def} | ${(s.description ?? '').replace(/\|/g, '\\|')} |`;
+    const meaning = `${s.description ?? ''}${s.secret ? ' **Secret:** never printed, not even when invalid.' : ''}`;
+    return `| \`${name}\` | ${type} | ${def} | ${meaning.replace(/\|/g, '\\|')} |`;
   });
   return ['| setting | type | default | meaning |', '|---|---|---|---|', ...rows].join('\n');
 }

@@ -37,6 +37,7 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => void stop('SIGTERM'));
   process.once('SIGINT', () => void stop('SIGINT'));
   await server.app.listen({ host: config.HOST, port: config.PORT, backlog: config.LISTEN_BACKLOG });
+  await server.metricsApp?.listen({ host: config.HOST, port: config.METRICS_PORT });
 }
 
 main().catch((err: unknown) => {

@@ -1,10 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import { createVerifier } from './auth/create-verifier.js';
+import { authMode } from './config/load.js';
 import type { TokenVerifier } from './auth/verifier.js';
 import type { Config } from './config/schema.js';
 import { type Sql, createSql } from './db/sql.js';
 import { type RoutePlugin, buildApp } from './http/app.js';
 import { Metrics } from './http/metrics.js';
+import { buildMetricsApp } from './http/metrics-endpoint.js';
 import type { Services } from './http/services.js';
 import type { Logger } from './log.js';
 import { photoRoutes } from './http/routes/photos.js';
@@ -20,6 +22,8 @@ import { Users } from './sync/users.js';
 export interface Server {
   app: FastifyInstance;
   services: Services;
+  /** The METRICS_PORT listener (`/metrics` only), when that is set; the caller listens. */
+  metricsApp?: FastifyInstance;
   /** The sockets, the fan-out hub, the notifier and the LISTEN connection of this instance. */
   realtime: Realtime;
   /**
@@ -41,6 +45,12 @@ export async function createServer(
   databaseUrl: string,
   overrides: { verifier?: TokenVerifier; plugins?: RoutePlugin[]; photoStore?: PhotoStore | null } = {},
 ): Promise<Server> {
+  if (authMode(config) === 'dev') {
+    log.warn(
+      { host: config.HOST },
+      'dev auth mode: whoever knows DEV_AUTH_SECRET signs in as any user; for development only, never reachable from outside',
+    );
+  }
   const sql: Sql = createSql(databaseUrl, { max: config.DATABASE_POOL_MAX, applicationName: 'budget-sync' });
   const verifier = overrides.verifier ?? createVerifier(config);
   const metrics = new Metrics();
@@ -69,10 +79,12 @@ export async function createServer(
   };
   const socketRoute = realtime.attach(processor, verifier);
   const app = await buildApp(services, [socketRoute, photoRoutes(photoStore), ...(overrides.plugins ?? [])]);
+  const metricsApp = config.METRICS_PORT === undefined ? undefined : await buildMetricsApp(services);
   await realtime.start();
   return {
     app,
     services,
+    ...(metricsApp ? { metricsApp } : {}),
     realtime,
     close() {
       closing ??= stop();
@@ -96,6 +108,7 @@ export async function createServer(
       await realtime.drain();
       await app.close();
     } finally {
+      await metricsApp?.close();
       clearInterval(sweep);
       clearTimeout(grace);
       await realtime.close();

@@ -23,7 +23,11 @@ export const ERROR_CODES = {
   EXPENSE_NOT_FOUND: { status: 404, doc: 'No live expense with that id in this budget.' },
   PARTICIPANT_NOT_FOUND: { status: 404, doc: 'That user is not a participant of this budget.' },
   USER_NOT_FOUND: { status: 404, doc: 'No user with that id.' },
-  INVITE_INVALID: { status: 404, doc: 'The invite token is unknown, expired, used up, or its budget is gone.' },
+  INVITE_INVALID: {
+    status: 404,
+    doc: 'The invite token is unknown, revoked, expired or used up, its budget is gone, or it was made before the owner removed the caller. Each answers exactly alike.',
+  },
+  INVITE_NOT_FOUND: { status: 404, doc: 'No invite with that id in this budget (revoking by id).' },
   BUDGET_EXISTS: { status: 409, doc: 'A budget with this id was already created by another event.' },
   VERSION_CONFLICT: {
     status: 409,
@@ -41,6 +45,10 @@ export const ERROR_CODES = {
   RATE_LIMITED: { status: 429, doc: 'Too many requests; retry after `Retry-After` seconds.' },
   INVALID_MESSAGE: { status: 400, doc: 'Socket: the message is not JSON, not an object, has an unknown `type` or wrong fields.' },
   TOO_MANY_CONNECTIONS: { status: 429, doc: 'Socket: the user or instance has too many open sockets (close 4429).' },
+  TOO_MANY_SUBSCRIPTIONS: {
+    status: 429,
+    doc: 'Socket: the socket already follows `WS_MAX_SUBSCRIPTIONS_PER_SOCKET` budgets; unsubscribe one first. The socket stays open.',
+  },
   SLOW_CONSUMER: { status: 503, doc: 'Socket: the client read too slowly; it is closed with 4503 and should reconnect and resume.' },
   SERVER_DRAINING: { status: 503, doc: 'The instance is shutting down; reconnect to another (close 1001).' },
   DATABASE_UNAVAILABLE: { status: 503, doc: 'Postgres cannot be reached right now; retry with backoff.' },

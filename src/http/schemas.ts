@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { DateString, LIMITS, Text, Uuid, When } from '../protocol/primitives.js';
+import { DateString, LIMITS, Text, UserId, Uuid, When } from '../protocol/primitives.js';
 
 /** Route schemas shared by several routes; they also make up the OpenAPI document. */
 export const BudgetParams = Type.Object({ budgetId: Uuid });
@@ -39,6 +39,23 @@ export const InviteBody = Type.Object(
   },
   { additionalProperties: false },
 );
+export const InviteParams = Type.Object({ budgetId: Uuid, inviteId: Uuid });
+export const InviteCreated = Type.Object({
+  token: Type.String({ description: 'Shown only here, once; the server keeps only its hash.' }),
+  expiresAt: Type.Integer({ description: 'epoch ms' }),
+});
+export const InviteList = Type.Object({
+  invites: Type.Array(
+    Type.Object({
+      id: Type.String({ format: 'uuid' }),
+      createdBy: UserId,
+      createdAt: Type.Integer({ description: 'epoch ms' }),
+      expiresAt: Type.Integer({ description: 'epoch ms' }),
+      maxUses: Type.Union([Type.Integer(), Type.Null()]),
+      uses: Type.Integer(),
+    }),
+  ),
+});
 export const UserBody = Type.Object(
   {
     firstName: Type.Optional(Type.Union([Text(0, 100), Type.Null()])),

@@ -4,6 +4,7 @@
  * of one budget, or a `push` then a `subscribe`, mean what they say.
  *
  * Limits (PROTOCOL.md close codes): more than WS_MAX_MESSAGES_PER_SECOND averaged over 5 s → 4429;
+ * more than WS_MAX_SUBSCRIPTIONS_PER_SOCKET budgets → `error TOO_MANY_SUBSCRIPTIONS`, no close;
  * a flood of bad messages (a bucket of 20, refilled 1/s) → 4000; the token's expiry without a fresh
  * `auth` → 4401; a send buffer past WS_HARD_LIMIT_BYTES, or above WS_HIGH_WATER_BYTES for
  * WS_SLOW_TIMEOUT_MS → 4503. An `error` message precedes each close.
@@ -13,7 +14,7 @@ import type { WebSocket, RawData } from 'ws';
 import type { Principal, TokenVerifier } from '../auth/verifier.js';
 import type { Config } from '../config/schema.js';
 import { toAppError } from '../db/pg-errors.js';
-import { AppError } from '../errors/app-error.js';
+import { AppError, logLevel, refusalFields } from '../errors/app-error.js';
 import type { Metrics } from '../http/metrics.js';
 import type { Logger } from '../log.js';
 import { hasEventId } from '../protocol/events.js';
@@ -220,7 +221,9 @@ export class Connection implements SubscriptionSocket, MembershipTarget {
       }
     } catch (err) {
       const e = toAppError(err);
-      if (e.statusCode >= 500) this.deps.log.error({ err, type: m.type, connectionId: this.id }, 'socket message failed');
+      const level = logLevel(e);
+      if (level === 'error') this.deps.log.error({ err, type: m.type, connectionId: this.id }, 'socket message failed');
+      else if (level === 'warn') this.deps.log.warn({ ...refusalFields(e), type: m.type, connectionId: this.id }, 'socket message refused');
       this.send(errorMessage(e, m.id));
       if (e.code === 'VALIDATION_FAILED' && !this.invalid.take())
         this.close(4000, new AppError('INVALID_MESSAGE', 'too many invalid messages'));
@@ -234,6 +237,11 @@ export class Connection implements SubscriptionSocket, MembershipTarget {
    * subscription. A subscribe for a budget already subscribed replaces that subscription.
    */
   private async subscribe(budgetId: string, after: number, id: MessageRef | undefined): Promise<void> {
+    // Messages are handled one at a time, so the count cannot change between this check and the add.
+    const cap = this.deps.config.WS_MAX_SUBSCRIPTIONS_PER_SOCKET;
+    if (!this.subs.has(budgetId) && this.subs.size >= cap) {
+      throw new AppError('TOO_MANY_SUBSCRIPTIONS', `this socket already follows ${cap} budgets; unsubscribe one first`);
+    }
     const { budget } = await this.deps.access.check(budgetId, this.userId);
     if (this.closing) return;
     this.drop(budgetId);
