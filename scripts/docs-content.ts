@@ -15,25 +15,30 @@ export function configTable(): string {
     };
     const type = s.anyOf ? s.anyOf.map((o) => `\`${String(o.const)}\``).join(' \\| ') : (s.type ?? 'string');
     const def = s.default === undefined ? '—' : `\`${String(s.default)}\``;
-    return `| \`${name}\` | ${type} | ${def} | ${(s.description ?? '').replace(/\|/g, '\\|')} |`;
+    return [`\`${name}\``, type, def, (s.description ?? '').replace(/\|/g, '\\|')];
   });
-  return ['| setting | type | default | meaning |', '|---|---|---|---|', ...rows].join('\n');
+  return table(['setting', 'type', 'default', 'meaning'], rows);
 }
 
 export function errorsMarkdown(): string {
-  const rows = Object.entries(ERROR_CODES).map(([code, e]) => `| \`${code}\` | ${e.status} | ${e.doc} |`);
+  const rows = Object.entries(ERROR_CODES).map(([code, e]) => [`\`${code}\``, String(e.status), e.doc]);
   return [
     '# Error codes',
     '',
-    'Generated from `src/errors/codes.ts` by `npm run docs`; a test keeps the two in step. Codes are',
+    'Generated from `packages/protocol/src/errors.ts` by `npm run docs`; a test keeps the two in step. Codes are',
     'stable and never reused. HTTP errors answer `{"error": {"statusCode", "code", "message", "details?"}}`;',
     'push results carry `{"code", "message"}` in `error`; the socket sends `{"type": "error", "code", "message", "ref?"}`.',
     '',
-    '| code | HTTP status | meaning |',
-    '|---|---|---|',
-    ...rows,
+    table(['code', 'HTTP status', 'meaning'], rows),
     '',
   ].join('\n');
+}
+
+/** A Markdown table with its columns padded, as the formatter (Biome) lays tables out. */
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ')} |`;
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
 
 /** Replaces the text between `<!-- name:start -->` and `<!-- name:end -->`. */

@@ -12,6 +12,7 @@ import { randomUUID } from 'node:crypto';
 import type { WebSocket, RawData } from 'ws';
 import type { Principal, TokenVerifier } from '../auth/verifier.js';
 import type { Config } from '../config/schema.js';
+import { CLOSE_CODES, type MessageRef, PROTOCOL_VERSION, type RevokeReason, type ServerMessage } from '@budget-sync/protocol';
 import { toAppError } from '../db/pg-errors.js';
 import { AppError } from '../errors/app-error.js';
 import type { Metrics } from '../http/metrics.js';
@@ -20,15 +21,7 @@ import { hasEventId } from '../protocol/events.js';
 import type { AccessBatcher } from '../sync/access-batch.js';
 import type { Processor } from '../sync/processor.js';
 import type { Hub, MembershipTarget } from './hub.js';
-import {
-  type ClientMessage,
-  type MessageRef,
-  type RevokeReason,
-  type ServerMessage,
-  errorMessage,
-  parseFrame,
-  withId,
-} from './messages.js';
+import { type CheckedMessage, errorMessage, parseFrame, withId } from './messages.js';
 import { Bucket } from './bucket.js';
 import { type EventsMessage, SocketSubscription, type SubscriptionSocket } from './subscription.js';
 
@@ -96,7 +89,13 @@ export class Connection implements SubscriptionSocket, MembershipTarget {
     socket.on('close', () => this.dispose());
     deps.hub.addUser(this);
     this.armExpiry();
-    this.send({ type: 'hello', protocol: 1, connectionId: this.id, userId: this.userId, heartbeatMs: deps.config.WS_HEARTBEAT_MS });
+    this.send({
+      type: 'hello',
+      protocol: PROTOCOL_VERSION,
+      connectionId: this.id,
+      userId: this.userId,
+      heartbeatMs: deps.config.WS_HEARTBEAT_MS,
+    });
   }
 
   // ---- sending --------------------------------------------------------------------------------
@@ -150,7 +149,7 @@ export class Connection implements SubscriptionSocket, MembershipTarget {
   }
 
   private slow(why: string): void {
-    this.close(4503, new AppError('SLOW_CONSUMER', `${why}; reconnect and subscribe from your last sequence`));
+    this.close(CLOSE_CODES.SLOW_CONSUMER, new AppError('SLOW_CONSUMER', `${why}; reconnect and subscribe from your last sequence`));
   }
 
   // ---- subscriptions and membership (called by the hub) ---------------------------------------
@@ -187,20 +186,23 @@ export class Connection implements SubscriptionSocket, MembershipTarget {
   private receive(data: RawData, isBinary: boolean): void {
     if (this.closing) return;
     if (!this.rate.take()) {
-      this.close(4429, new AppError('RATE_LIMITED', `more than ${this.deps.config.WS_MAX_MESSAGES_PER_SECOND} messages per second`));
+      this.close(
+        CLOSE_CODES.TOO_MANY,
+        new AppError('RATE_LIMITED', `more than ${this.deps.config.WS_MAX_MESSAGES_PER_SECOND} messages per second`),
+      );
       return;
     }
     const parsed = parseFrame(data, isBinary);
     if (!parsed.ok) {
       this.send(errorMessage(parsed.error, parsed.ref));
-      if (!this.invalid.take()) this.close(4000, new AppError('INVALID_MESSAGE', 'too many invalid messages'));
+      if (!this.invalid.take()) this.close(CLOSE_CODES.PROTOCOL_VIOLATION, new AppError('INVALID_MESSAGE', 'too many invalid messages'));
       return;
     }
     const message = parsed.message;
     this.queue = this.queue.then(() => this.handle(message));
   }
 
-  private async handle(m: ClientMessage): Promise<void> {
+  private async handle(m: CheckedMessage): Promise<void> {
     if (this.closing) return;
     try {
       switch (m.type) {
@@ -223,7 +225,7 @@ export class Connection implements SubscriptionSocket, MembershipTarget {
       if (e.statusCode >= 500) this.deps.log.error({ err, type: m.type, connectionId: this.id }, 'socket message failed');
       this.send(errorMessage(e, m.id));
       if (e.code === 'VALIDATION_FAILED' && !this.invalid.take())
-        this.close(4000, new AppError('INVALID_MESSAGE', 'too many invalid messages'));
+        this.close(CLOSE_CODES.PROTOCOL_VIOLATION, new AppError('INVALID_MESSAGE', 'too many invalid messages'));
     }
   }
 
@@ -275,7 +277,7 @@ export class Connection implements SubscriptionSocket, MembershipTarget {
   private async auth(token: string, id: MessageRef | undefined): Promise<void> {
     const next = await this.deps.verifier.verify(token);
     if (next.uid !== this.userId) {
-      this.close(4401, new AppError('UNAUTHENTICATED', 'the token is for another user'), id);
+      this.close(CLOSE_CODES.TOKEN_EXPIRED, new AppError('UNAUTHENTICATED', 'the token is for another user'), id);
       return;
     }
     this.principal = next;
@@ -289,7 +291,10 @@ export class Connection implements SubscriptionSocket, MembershipTarget {
     this.expiry = setTimeout(
       () => {
         if (Date.now() < this.principal.expiresAt) return this.armExpiry();
-        this.close(4401, new AppError('TOKEN_EXPIRED', 'the token expired; reconnect with a fresh one (or send `auth` before expiry)'));
+        this.close(
+          CLOSE_CODES.TOKEN_EXPIRED,
+          new AppError('TOKEN_EXPIRED', 'the token expired; reconnect with a fresh one (or send `auth` before expiry)'),
+        );
       },
       Math.min(Math.max(ms, 0), MAX_TIMER_MS),
     );

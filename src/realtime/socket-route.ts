@@ -10,13 +10,13 @@
  * close runs the custom preClose, which closes every socket with 1001 (the plugin's default sends
  * no code, which clients see as 1005; PITFALLS §3).
  */
+import { SOCKET_PROTOCOL } from '@budget-sync/protocol';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import websocket from '@fastify/websocket';
 import type { WebSocket } from 'ws';
-import { SOCKET_PROTOCOL } from '../http/auth.js';
 import type { RoutePlugin } from '../http/app.js';
 import type { Services } from '../http/services.js';
 import type { Sockets } from './sockets.js';

@@ -4,11 +4,11 @@
  */
 import t from 'tap';
 import { randomUUID } from 'node:crypto';
-import { Backoff, sleep } from '../../src/client/backoff.js';
-import { TypedEmitter } from '../../src/client/emitter.js';
-import { MemoryStore } from '../../src/client/store.js';
-import { TokenSource, expiresAt } from '../../src/client/token.js';
-import * as check from '../../src/client/values.js';
+import { Backoff, sleep } from '../../packages/client/src/backoff.js';
+import { TypedEmitter } from '../../packages/client/src/emitter.js';
+import { MemoryStore } from '../../packages/client/src/store.js';
+import { TokenSource, expiresAt } from '../../packages/client/src/token.js';
+import * as check from '../../packages/client/src/values.js';
 import { token as devToken } from '../helpers/server.js';
 import { ME, OTHER, budget, category, edit, expense, participant, snapshot, streamEvent } from './fixtures/records.js';
 import { replica as replicaOf } from './fixtures/replica.js';
