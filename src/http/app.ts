@@ -3,6 +3,7 @@ import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import { AppError } from '../errors/app-error.js';
 import { registerAuth } from './auth.js';
+import { registerCors } from './cors.js';
 import { frameworkErrors, registerErrorHandlers } from './errors.js';
 import { budgetRoutes } from './routes/budgets.js';
 import { eventRoutes } from './routes/events.js';
@@ -59,6 +60,7 @@ export async function buildApp(services: Services, plugins: RoutePlugin[] = []):
     },
   });
 
+  await registerCors(app, config);
   registerAuth(app, services.verifier, services.users);
 
   await app.register(rateLimit, {

@@ -18,6 +18,8 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import websocket from '@fastify/websocket';
 import type { WebSocket } from 'ws';
 import type { RoutePlugin } from '../http/app.js';
+import { originAllowed } from '../http/cors.js';
+import { AppError } from '../errors/app-error.js';
 import type { Services } from '../http/services.js';
 import type { Sockets } from './sockets.js';
 
@@ -101,12 +103,19 @@ export function socketRoute(sockets: Sockets): RoutePlugin {
     });
     // The upgrade's raw response, kept only until the handler lets go of it (releaseUpgrade).
     const responses = new WeakMap<FastifyRequest, ServerResponse>();
+    // Browsers send `Origin` with an upgrade but enforce no CORS on sockets: the server does.
+    // Clients outside a browser send none and are not affected.
+    const allowed = originAllowed(config);
     app.get(
       '/sync',
       {
         websocket: true,
         schema: { hide: true },
         onRequest: (req, reply, done) => {
+          const origin = req.headers.origin;
+          if (origin !== undefined && !allowed(origin)) {
+            return done(new AppError('ORIGIN_NOT_ALLOWED', `origin ${origin.slice(0, 200)} may not open sockets here (CORS_ORIGINS)`));
+          }
           responses.set(req, reply.raw);
           done();
         },

@@ -15,6 +15,10 @@ export const ERROR_CODES = {
   },
   TOKEN_EXPIRED: { status: 401, doc: 'The token has expired (also the reason of socket close 4401). Refresh it and retry.' },
   NOT_PARTICIPANT: { status: 403, doc: 'The caller is not a current participant of the budget.' },
+  ORIGIN_NOT_ALLOWED: {
+    status: 403,
+    doc: "A browser page's origin is not in the server's `CORS_ORIGINS`: its socket upgrade is refused.",
+  },
   NOT_OWNER: { status: 403, doc: 'Only the budget owner may do this.' },
   PARTICIPANT_LIMIT_REACHED: { status: 403, doc: 'The budget already has the most participants allowed.' },
   OWNER_MUST_TRANSFER: { status: 409, doc: 'The owner cannot leave while other members remain; hand over ownership first.' },
