@@ -21,7 +21,8 @@ export {
 export { LongPollTransport } from './transport-longpoll.js';
 export { type Transport, type TransportSink, type TransportName, NotConnectedError, SocketError } from './transport.js';
 export type * from './types.js';
-export { CLOSE_CODES, ERROR_CODES, PROTOCOL_VERSION, SOCKET_PROTOCOL, type ErrorCode } from '@budget-sync/protocol';
+export { CLOSE_CODES, ERROR_CODES, PROTOCOL_VERSION, SOCKET_PROTOCOL } from '@budget-sync/protocol';
+export type * from '@budget-sync/protocol';
 export { CachedStore, type StoreChanges, type StoreContents, type StoredRecord } from './store.js';
 export { IndexedDbStore, type IndexedDbStoreOptions } from './store-indexeddb.js';
 export { SqliteStore, type SqlDriver, type SqlValue } from './store-sqlite.js';

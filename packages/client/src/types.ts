@@ -3,6 +3,7 @@
  * no dependencies, so nothing of the server is pulled into an app's bundle).
  */
 import type {
+  AnyRecord,
   Budget,
   BudgetEditEvent,
   Category,
@@ -15,6 +16,7 @@ import type {
 } from '@budget-sync/protocol';
 
 export type {
+  AnyRecord,
   Budget,
   Category,
   ClientEventType,
@@ -36,7 +38,6 @@ export interface RecordOf {
   expense: Expense;
   participant: Participant;
 }
-export type AnyRecord = RecordOf[RecordKind];
 
 /**
  * The two layers of local state:
