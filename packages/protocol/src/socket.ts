@@ -22,6 +22,8 @@ export const BEARER_PROTOCOL_PREFIX = 'bearer.';
 export const CLOSE_CODES = {
   /** The instance is shutting down: reconnect (to another) at once. */
   DRAINING: 1001,
+  /** A text frame that is not valid UTF-8 (the WebSocket standard's code). */
+  INVALID_UTF8: 1007,
   /** A frame larger than the server accepts. */
   TOO_BIG: 1009,
   /** Protocol violation (e.g. a flood of invalid messages). */
