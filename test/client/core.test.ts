@@ -1,12 +1,11 @@
 /**
- * The client's parts without a server: store, backoff, tokens, value checks, the emitter, inbox
+ * The client's parts without a server: backoff, tokens, value checks, the emitter, inbox
  * ordering and the view, driven by hand-made stream events (the outbox: outbox.test.ts).
  */
 import t from 'tap';
 import { randomUUID } from 'node:crypto';
 import { Backoff, sleep } from '../../packages/client/src/backoff.js';
 import { TypedEmitter } from '../../packages/client/src/emitter.js';
-import { MemoryStore } from '../../packages/client/src/store.js';
 import { TokenSource, expiresAt } from '../../packages/client/src/token.js';
 import * as check from '../../packages/client/src/values.js';
 import { token as devToken } from '../helpers/server.js';
@@ -14,45 +13,6 @@ import { ME, OTHER, budget, category, edit, expense, participant, snapshot, stre
 import { replica as replicaOf } from './fixtures/replica.js';
 
 const replica = () => replicaOf(ME);
-
-t.test('MemoryStore: layers, copies, outbox, and rollback of a failed transaction', async (t) => {
-  const store = new MemoryStore();
-  const b = randomUUID();
-  const c = category(b, randomUUID());
-  await store.put('server', 'category', c);
-  c.name = 'mutated by the caller';
-  t.equal((await store.get('server', 'category', b, c.id))?.name, 'Food', 'the store keeps its own copy');
-  t.equal(await store.get('local', 'category', b, c.id), undefined, 'layers are separate');
-  await store.put('server', 'budget', budget(b));
-  await store.setCursor(b, 4);
-  await store.saveOutbox({ seq: 1, event: edit(b, 'category.edit', c.id, { version: 1, name: 'x' }) });
-  t.same(await store.budgetIds(), [b]);
-
-  const before = { server: await store.list('server', 'category', b), cursor: await store.getCursor(b), outbox: await store.outbox() };
-  await t.rejects(
-    store.transaction(async () => {
-      await store.put('server', 'category', { ...c, name: 'changed' });
-      await store.remove('server', 'budget', b, b);
-      await store.setCursor(b, 9);
-      await store.saveOutbox({ seq: 2, event: edit(b, 'category.delete', c.id, { version: 1 }) });
-      await store.removeOutbox([before.outbox[0]!.event.eventId]);
-      await store.clearLayer('server', b);
-      await store.put('local', 'budget', budget(randomUUID()));
-      await store.dropBudget(b);
-      throw new Error('boom');
-    }),
-    /boom/,
-  );
-  t.same(await store.list('server', 'category', b), before.server, 'records restored');
-  t.ok(await store.get('server', 'budget', b, b), 'removed record restored');
-  t.equal(await store.getCursor(b), 4, 'cursor restored');
-  t.same(await store.outbox(), before.outbox, 'outbox restored');
-  t.same(await store.budgetIds(), [b], 'no budget left behind by the failed transaction');
-
-  await store.transaction(async () => store.dropBudget(b));
-  t.same(await store.budgetIds(), []);
-  t.same(await store.outbox(), [], 'dropping a budget drops its outbox entries');
-});
 
 t.test('Backoff: full jitter inside a doubling window, capped, reset; sleep stops on abort', async (t) => {
   const top = new Backoff({ baseMs: 100, capMs: 1000, random: () => 0.999999 });
