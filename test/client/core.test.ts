@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { Backoff, sleep } from '../../packages/client/src/backoff.js';
 import { TypedEmitter } from '../../packages/client/src/emitter.js';
 import { TokenSource, expiresAt } from '../../packages/client/src/token.js';
+import { globalSocket } from '../../packages/client/src/transport-socket.js';
 import * as check from '../../packages/client/src/values.js';
 import { token as devToken } from '../helpers/server.js';
 import { ME, OTHER, budget, category, edit, expense, participant, snapshot, streamEvent } from './fixtures/records.js';
@@ -78,6 +79,24 @@ t.test('values: the server rules, checked before an edit is queued', async (t) =
   t.throws(() => check.text('', 'name', 10), TypeError);
   t.equal(check.text('', 'note', 10, 0), '');
   t.equal(check.jwtClaims('x.bm90IGpzb24.y'), undefined);
+});
+
+t.test('globalSocket: the platform WebSocket with the token in the subprotocols, or a clear error', async (t) => {
+  const g = globalThis as { WebSocket?: unknown };
+  const saved = g.WebSocket;
+  t.teardown(() => {
+    g.WebSocket = saved;
+  });
+  g.WebSocket = undefined;
+  t.throws(() => globalSocket('ws://127.0.0.1:1/sync', 'tok'), /no global WebSocket here/, 'none (Node 20): says what to pass');
+  const opened: unknown[] = [];
+  g.WebSocket = class {
+    constructor(...args: unknown[]) {
+      opened.push(args);
+    }
+  };
+  await globalSocket('ws://127.0.0.1:1/sync', 'tok');
+  t.same(opened, [['ws://127.0.0.1:1/sync', ['budget-sync.v1', 'bearer.tok']]], 'browser-style auth');
 });
 
 t.test('TypedEmitter: on, once, off, next; a throwing listener does not stop the others', async (t) => {
