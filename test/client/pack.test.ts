@@ -53,8 +53,11 @@ import { SyncClient } from '@budget-sync/client';
 export const client = new SyncClient({ baseUrl: location.origin, getToken: () => 'token' });
 `;
 
+const tsc = path.join(ROOT, 'node_modules/typescript/bin/tsc');
+
+/** `npm pack` without its prepack build (the test builds each package once, before). */
 async function pack(dir: string, dest: string): Promise<string> {
-  const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', dest], { cwd: dir, env: childEnv });
+  const { stdout } = await run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dest], { cwd: dir, env: childEnv });
   const [info] = JSON.parse(stdout.slice(stdout.indexOf('['))) as { filename: string; files: { path: string }[] }[];
   return path.join(dest, (info as { filename: string }).filename);
 }
@@ -80,6 +83,11 @@ t.test('npm pack: a browser project and a Node project install the client and us
   t.teardown(() => fs.rmSync(scratch, { recursive: true, force: true }));
   const tarballs = path.join(scratch, 'tarballs');
   fs.mkdirSync(tarballs);
+  // What the packages' prepack does, once each: the DOM-only check of the client's entry is
+  // `npm run typecheck`'s, and compiling the consumer below checks the published types again.
+  for (const pkg of ['protocol', 'client']) {
+    await run(process.execPath, [tsc, '-p', `packages/${pkg}/tsconfig.build.json`], { cwd: ROOT, env: childEnv });
+  }
   const protocolTgz = await pack(path.join(ROOT, 'packages/protocol'), tarballs);
   const clientTgz = await pack(path.join(ROOT, 'packages/client'), tarballs);
   const wsTgz = await pack(path.join(ROOT, 'node_modules/ws'), tarballs);
@@ -134,7 +142,6 @@ t.test('npm pack: a browser project and a Node project install the client and us
       include: ['src'],
     }),
   );
-  const tsc = path.join(ROOT, 'node_modules/typescript/bin/tsc');
   const compiled = await run(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: app, env: childEnv }).then(
     () => '',
     (err: { stdout?: string }) => err.stdout ?? String(err),
