@@ -27,7 +27,7 @@ export function errorsMarkdown(): string {
   return [
     '# Error codes',
     '',
-    'Generated from `src/errors/codes.ts` by `npm run docs`; a test keeps the two in step. Codes are',
+    'Generated from `packages/protocol/src/errors.ts` by `npm run docs`; a test keeps the two in step. Codes are',
     'stable and never reused. HTTP errors answer `{"error": {"statusCode", "code", "message", "details?"}}`;',
     'push results carry `{"code", "message"}` in `error`; the socket sends `{"type": "error", "code", "message", "ref?"}`.',
     '',

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { Value } from '@sinclair/typebox/value';
+import { DEV_ORIGINS, originProblems, splitOrigins } from './origins.js';
 import { ConfigSchema, type Config, DEFAULT_DEV_AUTH_SECRET } from './schema.js';
 
 /** Thrown with every problem of the environment at once, so an operator fixes them in one go. */
@@ -93,5 +94,12 @@ function crossChecks(config: Config): string[] {
     problems.push('WS_HARD_LIMIT_BYTES: must be larger than WS_HIGH_WATER_BYTES');
   }
   if (config.S3_BUCKET && !config.CDN_BASE_URL) problems.push('CDN_BASE_URL: required when S3_BUCKET is set');
+  if (config.CORS_ORIGINS) problems.push(...originProblems(config.CORS_ORIGINS).map((p) => `CORS_ORIGINS: ${p}`));
   return problems;
+}
+
+/** The origins browsers may call from: CORS_ORIGINS, else local dev servers outside production. */
+export function corsOrigins(config: Config): string[] {
+  if (config.CORS_ORIGINS) return splitOrigins(config.CORS_ORIGINS);
+  return config.NODE_ENV === 'production' ? [] : DEV_ORIGINS;
 }

@@ -98,6 +98,13 @@ export const ConfigSchema = Type.Object({
   }),
   TOKEN_CACHE_SIZE: Type.Integer({ minimum: 0, default: 10000, description: 'Verified tokens kept in memory until they expire.' }),
 
+  CORS_ORIGINS: Type.Optional(
+    Type.String({
+      minLength: 1,
+      description:
+        'Browser origins allowed, comma-separated; `*` stands for a port or a first label (`http://localhost:*`), alone for any. Unset: localhost and 127.0.0.1 outside production, none in production.',
+    }),
+  ),
   BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, default: 1048576, description: 'Largest accepted HTTP body (413 above).' }),
   PARTICIPANT_LIMIT: Type.Integer({ minimum: 1, maximum: 1000, default: 10, description: 'Most participants a budget may have.' }),
   INVITE_TTL_SECONDS: Type.Integer({ minimum: 60, default: 604800, description: 'Default lifetime of an invite token (7 days).' }),

@@ -1,10 +1,7 @@
+import type { ErrorDetail } from '@budget-sync/protocol';
 import { ERROR_CODES, type ErrorCode } from './codes.js';
 
-/** One problem of a validation failure, with the JSON path it concerns. */
-export interface ErrorDetail {
-  path: string;
-  message: string;
-}
+export type { ErrorDetail };
 
 /**
  * The one error type of the server. Every boundary turns it into its wire form: the HTTP envelope

@@ -5,6 +5,7 @@ import swagger from '@fastify/swagger';
 import { proxyTrust } from '../config/load.js';
 import { AppError } from '../errors/app-error.js';
 import { registerAuth } from './auth.js';
+import { registerCors } from './cors.js';
 import { frameworkErrors, registerErrorHandlers } from './errors.js';
 import { budgetRoutes } from './routes/budgets.js';
 import { eventRoutes } from './routes/events.js';
@@ -68,6 +69,8 @@ export async function buildApp(services: Services, plugins: RoutePlugin[] = []):
   await app.register(helmet, {
     contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
   });
+  // Before the limiter and the auth hook: a preflight carries no token and must not count.
+  await registerCors(app, config);
 
   await app.register(rateLimit, {
     global: true,

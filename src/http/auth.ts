@@ -1,3 +1,4 @@
+import { BEARER_PROTOCOL_PREFIX } from '@budget-sync/protocol';
 import { normalizeIP } from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Principal, TokenVerifier } from '../auth/verifier.js';
@@ -13,10 +14,6 @@ declare module 'fastify' {
     auth?: boolean;
   }
 }
-
-/** The browser form of socket auth: `Sec-WebSocket-Protocol: budget-sync.v1, bearer.<token>`. */
-export const SOCKET_PROTOCOL = 'budget-sync.v1';
-const BEARER_PROTOCOL_PREFIX = 'bearer.';
 
 /** The bearer token of a request: the Authorization header, or the browser subprotocol pair on /sync. */
 export function bearerToken(req: FastifyRequest): string | undefined {

@@ -13,6 +13,7 @@ import { randomUUID } from 'node:crypto';
 import type { WebSocket, RawData } from 'ws';
 import type { Principal, TokenVerifier } from '../auth/verifier.js';
 import type { Config } from '../config/schema.js';
+import { CLOSE_CODES, type MessageRef, PROTOCOL_VERSION, type RevokeReason, type ServerMessage } from '@budget-sync/protocol';
 import { toAppError } from '../db/pg-errors.js';
 import { AppError, logLevel, refusalFields } from '../errors/app-error.js';
 import type { Metrics } from '../http/metrics.js';
@@ -21,15 +22,7 @@ import { hasEventId } from '../protocol/events.js';
 import type { AccessBatcher } from '../sync/access-batch.js';
 import type { Processor } from '../sync/processor.js';
 import type { Hub, MembershipTarget } from './hub.js';
-import {
-  type ClientMessage,
-  type MessageRef,
-  type RevokeReason,
-  type ServerMessage,
-  errorMessage,
-  parseFrame,
-  withId,
-} from './messages.js';
+import { type CheckedMessage, errorMessage, parseFrame, withId } from './messages.js';
 import { Bucket } from './bucket.js';
 import { type EventsMessage, SocketSubscription, type SubscriptionSocket } from './subscription.js';
 
@@ -97,7 +90,13 @@ export class Connection implements SubscriptionSocket, MembershipTarget {
     socket.on('close', () => this.dispose());
     deps.hub.addUser(this);
     this.armExpiry();
-    this.send({ type: 'hello', protocol: 1, connectionId: this.id, userId: this.userId, heartbeatMs: deps.config.WS_HEARTBEAT_MS });
+    this.send({
+      type: 'hello',
+      protocol: PROTOCOL_VERSION,
+      connectionId: this.id,
+      userId: this.userId,
+      heartbeatMs: deps.config.WS_HEARTBEAT_MS,
+    });
   }
 
   // ---- sending --------------------------------------------------------------------------------
@@ -151,7 +150,7 @@ export class Connection implements SubscriptionSocket, MembershipTarget {
   }
 
   private slow(why: string): void {
-    this.close(4503, new AppError('SLOW_CONSUMER', `${why}; reconnect and subscribe from your last sequence`));
+    this.close(CLOSE_CODES.SLOW_CONSUMER, new AppError('SLOW_CONSUMER', `${why}; reconnect and subscribe from your last sequence`));
   }
 
   // ---- subscriptions and membership (called by the hub) ---------------------------------------
@@ -188,20 +187,23 @@ export class Connection implements SubscriptionSocket, MembershipTarget {
   private receive(data: RawData, isBinary: boolean): void {
     if (this.closing) return;
     if (!this.rate.take()) {
-      this.close(4429, new AppError('RATE_LIMITED', `more than ${this.deps.config.WS_MAX_MESSAGES_PER_SECOND} messages per second`));
+      this.close(
+        CLOSE_CODES.TOO_MANY,
+        new AppError('RATE_LIMITED', `more than ${this.deps.config.WS_MAX_MESSAGES_PER_SECOND} messages per second`),
+      );
       return;
     }
     const parsed = parseFrame(data, isBinary);
     if (!parsed.ok) {
       this.send(errorMessage(parsed.error, parsed.ref));
-      if (!this.invalid.take()) this.close(4000, new AppError('INVALID_MESSAGE', 'too many invalid messages'));
+      if (!this.invalid.take()) this.close(CLOSE_CODES.PROTOCOL_VIOLATION, new AppError('INVALID_MESSAGE', 'too many invalid messages'));
       return;
     }
     const message = parsed.message;
     this.queue = this.queue.then(() => this.handle(message));
   }
 
-  private async handle(m: ClientMessage): Promise<void> {
+  private async handle(m: CheckedMessage): Promise<void> {
     if (this.closing) return;
     try {
       switch (m.type) {
@@ -226,7 +228,7 @@ export class Connection implements SubscriptionSocket, MembershipTarget {
       else if (level === 'warn') this.deps.log.warn({ ...refusalFields(e), type: m.type, connectionId: this.id }, 'socket message refused');
       this.send(errorMessage(e, m.id));
       if (e.code === 'VALIDATION_FAILED' && !this.invalid.take())
-        this.close(4000, new AppError('INVALID_MESSAGE', 'too many invalid messages'));
+        this.close(CLOSE_CODES.PROTOCOL_VIOLATION, new AppError('INVALID_MESSAGE', 'too many invalid messages'));
     }
   }
 
@@ -283,7 +285,7 @@ export class Connection implements SubscriptionSocket, MembershipTarget {
   private async auth(token: string, id: MessageRef | undefined): Promise<void> {
     const next = await this.deps.verifier.verify(token);
     if (next.uid !== this.userId) {
-      this.close(4401, new AppError('UNAUTHENTICATED', 'the token is for another user'), id);
+      this.close(CLOSE_CODES.TOKEN_EXPIRED, new AppError('UNAUTHENTICATED', 'the token is for another user'), id);
       return;
     }
     this.principal = next;
@@ -297,7 +299,10 @@ export class Connection implements SubscriptionSocket, MembershipTarget {
     this.expiry = setTimeout(
       () => {
         if (Date.now() < this.principal.expiresAt) return this.armExpiry();
-        this.close(4401, new AppError('TOKEN_EXPIRED', 'the token expired; reconnect with a fresh one (or send `auth` before expiry)'));
+        this.close(
+          CLOSE_CODES.TOKEN_EXPIRED,
+          new AppError('TOKEN_EXPIRED', 'the token expired; reconnect with a fresh one (or send `auth` before expiry)'),
+        );
       },
       Math.min(Math.max(ms, 0), MAX_TIMER_MS),
     );

@@ -20,7 +20,7 @@ import { type Sql, pgArray } from '../db/sql.js';
 import type { AppError } from '../errors/app-error.js';
 import type { Metrics } from '../http/metrics.js';
 import type { Logger } from '../log.js';
-import type { StreamEvent } from '../protocol/events.js';
+import type { StreamEvent } from '@budget-sync/protocol';
 import type { ChangeSink, CommittedPointer, MembershipChange, StreamWaiter } from '../sync/changes.js';
 import { readStreams } from '../sync/reads.js';
 import { LocalCommits } from './local-commits.js';

@@ -1,7 +1,7 @@
 import type { Sql, TransactionSql } from '../db/sql.js';
 import type { BudgetRow } from '../db/rows.js';
 import { AppError } from '../errors/app-error.js';
-import type { Role } from '../protocol/records.js';
+import type { Role } from '@budget-sync/protocol';
 
 export interface Access {
   budget: BudgetRow;

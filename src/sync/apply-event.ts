@@ -2,8 +2,9 @@ import type { PendingQuery, Row } from 'postgres';
 import type { TransactionSql } from '../db/sql.js';
 import { type BudgetRow, type CategoryRow, type ExpenseRow, toBudget, toCategory, toExpense } from '../db/rows.js';
 import type { ErrorCode } from '../errors/codes.js';
-import type { ClientEvent, StreamEvent } from '../protocol/events.js';
-import type { AnyRecord } from '../protocol/records.js';
+import type { StreamEvent } from '@budget-sync/protocol';
+import type { ClientEvent } from '../protocol/events.js';
+import type { AnyRecord } from '@budget-sync/protocol';
 import type { StreamWriter } from './stream-writer.js';
 
 /** Answers `conflict` or `rejected` for an event; nothing of it was written. */

@@ -1,4 +1,4 @@
-import type { StreamEvent } from '../protocol/events.js';
+import type { StreamEvent } from '@budget-sync/protocol';
 
 /** A budget whose stream grew: its newest committed sequence. */
 export interface CommittedPointer {

@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { Sql, TransactionSql } from '../db/sql.js';
 import { type BudgetRow, type ParticipantRow, toBudget, toParticipant } from '../db/rows.js';
 import { AppError } from '../errors/app-error.js';
-import type { Budget, Participant, Role } from '../protocol/records.js';
+import type { Budget, Participant, Role } from '@budget-sync/protocol';
 import { requireOwner, requireParticipant } from './access.js';
 import type { ChangeSink, MembershipChange } from './changes.js';
 import { Invites, admits, departed, hashToken, invalidInvite, readInvite, useInvite } from './invites.js';

@@ -1,14 +1,8 @@
 import { type Sql, type TransactionSql, pgArray } from '../db/sql.js';
 import type { BudgetRow } from '../db/rows.js';
 import type { AppError } from '../errors/app-error.js';
-import {
-  type ClientEvent,
-  type ParsedEvent,
-  type PushMode,
-  type PushResult,
-  type StreamEvent,
-  parseClientEvent,
-} from '../protocol/events.js';
+import type { PushMode, PushResult, StreamEvent } from '@budget-sync/protocol';
+import { type ClientEvent, type ParsedEvent, parseClientEvent } from '../protocol/events.js';
 import { isUnavailable } from '../db/pg-errors.js';
 import { type ApplyContext, Refusal, applyEvent, pipelineChanges, pipelinable } from './apply-event.js';
 import { participantIds } from './access.js';

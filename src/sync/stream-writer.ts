@@ -1,6 +1,6 @@
 import { type TransactionSql, pgArray } from '../db/sql.js';
-import type { AnyRecord } from '../protocol/records.js';
-import type { EventType, StreamEvent } from '../protocol/events.js';
+import type { AnyRecord } from '@budget-sync/protocol';
+import type { EventType, StreamEvent } from '@budget-sync/protocol';
 import type { CommittedPointer } from './changes.js';
 
 /** What an accepted change appends to its budget's stream. */

@@ -6,7 +6,7 @@
  * reason of the refusal), and which batches are not pipelined at all.
  */
 import t from 'tap';
-import type { PushResult, StreamEvent } from '../../src/protocol/events.js';
+import type { PushResult, StreamEvent } from '@budget-sync/protocol';
 import type { ChangeSink } from '../../src/sync/changes.js';
 import { type BatchPath, Processor } from '../../src/sync/processor.js';
 import { readStream } from '../../src/sync/reads.js';

@@ -1,11 +1,32 @@
 /**
- * The client's own vocabulary, on top of the wire types of `src/protocol` (imported as types only,
- * so nothing of the server — TypeBox, node:crypto — is pulled into an app's bundle).
+ * The client's own vocabulary, on top of the wire types of `@budget-sync/protocol` (a package with
+ * no dependencies, so nothing of the server is pulled into an app's bundle).
  */
-import type { Budget, Category, Expense, Participant } from '../protocol/records.js';
-import type { ClientEventType, PushMode, PushResult, StreamEvent } from '../protocol/events.js';
+import type {
+  AnyRecord,
+  Budget,
+  BudgetEditEvent,
+  Category,
+  CategoryEditEvent,
+  Expense,
+  ExpenseEditEvent,
+  Participant,
+  PushEvent,
+  WireError,
+} from '@budget-sync/protocol';
 
-export type { Budget, Category, Expense, Participant, ClientEventType, PushMode, PushResult, StreamEvent };
+export type {
+  AnyRecord,
+  Budget,
+  Category,
+  ClientEventType,
+  Expense,
+  Participant,
+  PushMode,
+  PushResult,
+  Snapshot,
+  StreamEvent,
+} from '@budget-sync/protocol';
 
 /** The four kinds of record a device keeps per budget. */
 export type RecordKind = 'budget' | 'category' | 'expense' | 'participant';
@@ -17,7 +38,6 @@ export interface RecordOf {
   expense: Expense;
   participant: Participant;
 }
-export type AnyRecord = RecordOf[RecordKind];
 
 /**
  * The two layers of local state:
@@ -38,29 +58,16 @@ export function budgetOf(kind: RecordKind, record: AnyRecord): string {
 }
 
 /**
- * An event as the device pushes it (PROTOCOL.md "Events a client pushes"). Immutable once queued:
- * a retry sends exactly these bytes again under the same eventId, so the server can answer
- * `duplicate` instead of applying it twice.
+ * An event as the device pushes it (docs/protocol.md "Events a client pushes"). Immutable once
+ * queued: a retry sends exactly these bytes again under the same eventId, so the server can answer
+ * `duplicate` instead of applying it twice. The client always sets `recordId` (for budget events:
+ * the budget's id).
  */
-export interface OutboundEvent {
-  eventId: string;
-  eventType: ClientEventType;
-  budgetId: string;
-  /** The budget id for budget events. */
-  recordId: string;
-  /** The device's clock (epoch ms): shown, never used for ordering. */
-  when: number;
-  /** The record version this edit or delete was made against. */
-  version?: number;
-  title?: string;
-  details?: string | null;
-  name?: string;
-  allocate?: string;
-  categoryId?: string;
-  date?: string;
-  amount?: string;
-  note?: string | null;
-}
+export type OutboundEvent = PushEvent & { recordId: string };
+
+type Content<E> = Omit<E, 'eventId' | 'eventType' | 'budgetId' | 'recordId' | 'when' | 'version'>;
+/** Every content field of some pushed event, all optional: what edits are assembled from. */
+export type EventFields = Partial<Content<BudgetEditEvent> & Content<CategoryEditEvent> & Content<ExpenseEditEvent>>;
 
 /**
  * Creating a budget is `POST /budget`, not an event of `POST /events`, but it waits in the same
@@ -93,20 +100,9 @@ export interface OutboxEntry {
   acceptedSequence?: number;
 }
 
-/** The error of a refused event, as the server gave it. */
-export interface EventError {
+/** The error of a refused event, as the server gave it (a newer server may send newer codes). */
+export interface EventError extends Omit<WireError, 'code'> {
   code: string;
-  message: string;
-  details?: { path: string; message: string }[];
-}
-
-/** `GET /budgets/:id/snapshot`. */
-export interface Snapshot {
-  budget: Budget;
-  participants: Participant[];
-  categories: Category[];
-  expenses: Expense[];
-  lastSequence: number;
 }
 
 /** Why a budget's local data was dropped. */

@@ -2,12 +2,12 @@
  * The HTTP side of the protocol that the client needs, over `fetch` (global in Node 20, browsers and
  * React Native; an app may pass its own). Every call carries `Authorization: Bearer`; a 401 gets one
  * retry with a refreshed token. Errors are typed: `HttpError` (the server answered 4xx/5xx, with the
- * stable `code` of PROTOCOL.md's error body) or `NetworkError` (no answer at all; `TimeoutError`
+ * stable `code` of the protocol's error body) or `NetworkError` (no answer at all; `TimeoutError`
  * when none came within the request timeout — a long-poll's `wait` is added to it).
  */
+import type { CreateBudgetRequest, CreateBudgetResponse, ErrorBody, EventsPage, PushResponse } from '@budget-sync/protocol';
 import type { TokenSource } from './token.js';
-import type { Budget, OutboundEvent, Participant, PushMode, PushResult, Snapshot, StreamEvent } from './types.js';
-import type { CreatedBudget } from './outbox.js';
+import type { Budget, OutboundEvent, Participant, PushMode, PushResult, Snapshot } from './types.js';
 
 export type FetchLike = (
   url: string,
@@ -58,14 +58,6 @@ export class AbortedError extends Error {
     super('aborted');
     this.name = 'AbortedError';
   }
-}
-
-export interface EventsPage {
-  budgetId: string;
-  key: number;
-  nextKey: number;
-  events: StreamEvent[];
-  hasMore: boolean;
 }
 
 /** Default time a request may go unanswered (a long-poll adds its `wait`). */
@@ -147,15 +139,12 @@ export class HttpApi {
   }
 
   async push(events: OutboundEvent[], mode: PushMode, signal?: AbortSignal): Promise<PushResult[]> {
-    return (await this.request<{ events: PushResult[] }>('POST', '/events', { events, mode }, signal)).body.events;
+    return (await this.request<PushResponse>('POST', '/events', { events, mode }, signal)).body.events;
   }
 
   /** `POST /budget`; `replayed` when the server had it already (200: the answer of the first time). */
-  async createBudget(
-    body: { eventId: string; id: string; title: string; details?: string | null; when: number },
-    signal?: AbortSignal,
-  ): Promise<{ created: CreatedBudget; replayed: boolean }> {
-    const res = await this.request<CreatedBudget>('POST', '/budget', body, signal);
+  async createBudget(body: CreateBudgetRequest, signal?: AbortSignal): Promise<{ created: CreateBudgetResponse; replayed: boolean }> {
+    const res = await this.request<CreateBudgetResponse>('POST', '/budget', body, signal);
     return { created: res.body, replayed: res.status === 200 };
   }
 
@@ -207,7 +196,7 @@ function safeJson(text: string): unknown {
 }
 
 function toHttpError(status: number, body: unknown, retryAfter: string | null): HttpError {
-  const error = (body as { error?: { code?: string; message?: string; details?: { path: string; message: string }[] } } | undefined)?.error;
+  const error = (body as Partial<ErrorBody> | undefined)?.error;
   const seconds = retryAfter === null ? NaN : Number(retryAfter);
   return new HttpError(
     status,

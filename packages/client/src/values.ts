@@ -1,38 +1,28 @@
 /**
  * Checks of wire values done on the device before an edit is queued, so that a typo fails at once
- * (a thrown `TypeError`) instead of showing optimistically and coming back `rejected` later. These
- * copy the server's rules (src/protocol/primitives.ts) without its dependencies; the server stays
+ * (a thrown `TypeError`) instead of showing optimistically and coming back `rejected` later. The
+ * rules are the protocol package's, the same the server builds its schemas from; the server stays
  * the judge of everything else.
  */
-
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const MONEY_RE = /^\d{1,10}(\.\d{1,2})?$/;
-const DATE_RE = /^\d{4}-\d{2}-\d{2}$/;
+import { isCalendarDate, isUuid, normaliseMoney } from '@budget-sync/protocol';
 
 /** A UUID in lower case (the server answers lower case; local keys must match its answers). */
 export function uuid(value: string, field: string): string {
-  if (!UUID_RE.test(value)) throw new TypeError(`${field} must be a UUID`);
+  if (!isUuid(value)) throw new TypeError(`${field} must be a UUID`);
   return value.toLowerCase();
 }
 
 /** Money is a decimal string, normalised to two decimals like the server does ("150" → "150.00"). */
 export function money(value: string, field: string): string {
-  if (typeof value !== 'string' || !MONEY_RE.test(value)) throw new TypeError(`${field} must be a decimal string like "12.50"`);
-  const [int = '0', frac = ''] = value.split('.');
-  return `${int.replace(/^0+(?=\d)/, '')}.${frac.padEnd(2, '0')}`;
+  const normal = typeof value === 'string' ? normaliseMoney(value) : undefined;
+  if (normal === undefined) throw new TypeError(`${field} must be a decimal string like "12.50"`);
+  return normal;
 }
 
 /** A real calendar date `YYYY-MM-DD`. */
 export function date(value: string, field: string): string {
-  const ok = typeof value === 'string' && DATE_RE.test(value) && isCalendarDate(value);
-  if (!ok) throw new TypeError(`${field} must be a calendar date YYYY-MM-DD`);
+  if (typeof value !== 'string' || !isCalendarDate(value)) throw new TypeError(`${field} must be a calendar date YYYY-MM-DD`);
   return value;
-}
-
-function isCalendarDate(v: string): boolean {
-  const [y, m, d] = v.split('-').map(Number) as [number, number, number];
-  const at = new Date(Date.UTC(y, m - 1, d));
-  return y >= 1000 && at.getUTCFullYear() === y && at.getUTCMonth() === m - 1 && at.getUTCDate() === d;
 }
 
 /** Non-empty text up to `max` characters. */

@@ -5,7 +5,7 @@
  *   re-sends the same event under the same eventId, so a push whose answer was lost is answered
  *   `duplicate` the second time and never applied twice.
  * - Events go out in order, at most 25 per push, `stopOnError` by default, one push at a time.
- * - Results (PROTOCOL.md "Push"):
+ * - Results (docs/protocol.md "Push"):
  *   - `accepted` / `duplicate`: confirmed. The event is never sent again; it stays in the store
  *     marked with its sequence (still shown) until the inbox has applied the stream that far.
  *   - `conflict`: the server's `record` replaces the local one (deleted locally when `null`) and the
@@ -19,25 +19,16 @@
  *
  * Every method runs inside the caller's store transaction (the client holds one lock for all).
  */
+import { type CreateBudgetResponse, LIMITS } from '@budget-sync/protocol';
 import type { LocalStore } from './store.js';
 import { type Touched, type LocalView, isWide, targetOf } from './view.js';
-import type {
-  AnyRecord,
-  Budget,
-  BudgetCreateEvent,
-  EventError,
-  OutboxEntry,
-  Participant,
-  PushResult,
-  QueuedEvent,
-  RecordKind,
-} from './types.js';
+import type { AnyRecord, BudgetCreateEvent, EventError, OutboxEntry, PushResult, QueuedEvent, RecordKind } from './types.js';
 
-/** `budget.create` is always the first event of a budget's stream (PROTOCOL.md "The change stream"). */
+/** `budget.create` is always the first event of a budget's stream (docs/protocol.md "The change stream"). */
 export const BUDGET_CREATE_SEQUENCE = 1;
 
-/** Most events in one push (PROTOCOL.md: 1..25). */
-export const MAX_BATCH = 25;
+/** Most events in one push (1..25). */
+export const MAX_BATCH: number = LIMITS.batch;
 
 export type Batch = { kind: 'create'; entry: OutboxEntry } | { kind: 'events'; entries: OutboxEntry[] };
 
@@ -72,11 +63,7 @@ export interface Settlement {
 }
 
 /** The answer of `POST /budget`. */
-export interface CreatedBudget {
-  budget: Budget;
-  participant: Participant;
-  sequence: number;
-}
+export type CreatedBudget = CreateBudgetResponse;
 
 const emptySettlement = (): Settlement => ({
   confirmed: [],

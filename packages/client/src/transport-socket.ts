@@ -1,9 +1,9 @@
 /**
- * The socket transport: one WebSocket to `GET /sync` (PROTOCOL.md "The socket").
+ * The socket transport: one WebSocket to `GET /sync` (docs/protocol.md "The socket").
  *
- * - Auth: in Node (no constructor passed) the `ws` package with `Authorization: Bearer`; with a
- *   browser-style constructor (`options.WebSocket`, e.g. the browser's or React Native's global) the
- *   subprotocols `['budget-sync.v1', 'bearer.<token>']`.
+ * - Auth: a browser-style WebSocket (the browser's or React Native's global, or `options.WebSocket`)
+ *   sends the subprotocols `['budget-sync.v1', 'bearer.<token>']`; the package's Node entry opens
+ *   its sockets with the `ws` package and `Authorization: Bearer` instead (`openSocket`).
  * - After `hello`: every followed budget is subscribed from its cursor, the heartbeat starts, the
  *   token refresh is scheduled, and the user's budgets are re-read (membership changes while away),
  *   again and again with backoff until that read succeeds.
@@ -19,13 +19,20 @@
  *   budget; `membership` → the client loads or drops the budget; `error` with the `ref` of a
  *   subscribe for NOT_PARTICIPANT / BUDGET_NOT_FOUND → dropped as well.
  */
+import {
+  BEARER_PROTOCOL_PREFIX,
+  CLOSE_CODES,
+  type ClientMessage,
+  type ErrorMessage,
+  type HelloMessage,
+  SOCKET_PROTOCOL,
+  type ServerMessage,
+} from '@budget-sync/protocol';
 import { Backoff, type BackoffOptions } from './backoff.js';
 import { AbortedError, NetworkError, REQUEST_TIMEOUT_MS, TimeoutError } from './http.js';
 import { type TokenSource, expiresAt } from './token.js';
 import { NotConnectedError, SocketError, type Transport, type TransportSink } from './transport.js';
-import type { DropReason, OutboundEvent, PushMode, PushResult, StreamEvent } from './types.js';
-
-export const SOCKET_PROTOCOL = 'budget-sync.v1';
+import type { OutboundEvent, PushMode, PushResult } from './types.js';
 
 /** The part of the WebSocket API used here; the browser's, React Native's and `ws`'s all have it. */
 export interface WebSocketLike {
@@ -45,20 +52,34 @@ export interface WebSocketLike {
 /** A browser-style constructor: `new WebSocket(url, protocols)`. */
 export type WebSocketConstructorLike = new (url: string, protocols?: string | string[]) => WebSocketLike;
 
+/** Opens the socket to `url` with `token` (how the token travels is the opener's choice). */
+export type OpenSocket = (url: string, token: string) => WebSocketLike | Promise<WebSocketLike>;
+
+/** Browser-style auth: the token rides in the subprotocol list, since browsers cannot set headers. */
+export function subprotocolAuth(WebSocket: WebSocketConstructorLike): OpenSocket {
+  return (url, token) => new WebSocket(url, [SOCKET_PROTOCOL, `${BEARER_PROTOCOL_PREFIX}${token}`]);
+}
+
+/** The platform's own WebSocket (browsers, React Native, Node 22+), with subprotocol auth. */
+export const globalSocket: OpenSocket = (url, token) => {
+  const Ctor = (globalThis as { WebSocket?: WebSocketConstructorLike }).WebSocket;
+  if (!Ctor) throw new TypeError('no global WebSocket here: pass `WebSocket` or `openSocket`, or use the long-poll transport');
+  return subprotocolAuth(Ctor)(url, token);
+};
+
 export interface SocketTransportOptions {
   /** `ws(s)://host/sync`. */
   url: string;
   tokens: TokenSource;
   sink: TransportSink;
-  /** A browser-style constructor; auth then goes in the subprotocol list. Default: `ws` + header. */
-  WebSocket?: WebSocketConstructorLike;
+  /** Opens a socket with a token. */
+  open: OpenSocket;
   backoff?: BackoffOptions;
   /** A push without `pushResult` for this long is treated as lost (and sent again). */
   pushTimeoutMs?: number;
 }
 
 const OPEN = 1;
-type Message = { type: string } & Record<string, unknown>;
 type PendingPush = { resolve: (r: PushResult[]) => void; reject: (e: Error) => void; timer: ReturnType<typeof setTimeout> };
 
 export class SocketTransport implements Transport {
@@ -151,10 +172,7 @@ export class SocketTransport implements Transport {
   }
 
   private async open(token: string): Promise<WebSocketLike> {
-    const Ctor = this.options.WebSocket;
-    if (Ctor) return new Ctor(this.options.url, [SOCKET_PROTOCOL, `bearer.${token}`]);
-    const { default: WS } = await import('ws');
-    return new WS(this.options.url, [SOCKET_PROTOCOL], { headers: { authorization: `Bearer ${token}` } }) as unknown as WebSocketLike;
+    return this.options.open(this.options.url, token);
   }
 
   private reconnect(delayMs: number): void {
@@ -194,17 +212,17 @@ export class SocketTransport implements Transport {
     if (wasOpen) this.options.sink.onDisconnected({ reason: reason || `closed with ${code}`, code });
     if (!this.running) return;
     if (!wasOpen && ++this.failedBeforeHello === 1) this.refreshOnConnect = true;
-    if (code === 4401) {
+    if (code === CLOSE_CODES.TOKEN_EXPIRED) {
       this.refreshOnConnect = true;
       return this.reconnect(0);
     }
-    if (code === 1001 || code === 4503) this.backoff.reset();
+    if (code === CLOSE_CODES.DRAINING || code === CLOSE_CODES.SLOW_CONSUMER) this.backoff.reset();
     this.reconnect(this.backoff.next());
   }
 
   // ---- messages -----------------------------------------------------------------------------
 
-  private send(msg: Message): void {
+  private send(msg: ClientMessage): void {
     const ws = this.ws;
     if (ws && ws.readyState === OPEN) ws.send(JSON.stringify(msg));
   }
@@ -218,51 +236,48 @@ export class SocketTransport implements Transport {
   private received(ws: WebSocketLike, data: unknown): void {
     if (ws !== this.ws) return;
     this.lastHeard = Date.now();
-    let msg: Message;
+    let msg: ServerMessage;
     try {
-      msg = JSON.parse(typeof data === 'string' ? data : String(data)) as Message;
+      msg = JSON.parse(typeof data === 'string' ? data : String(data)) as ServerMessage;
     } catch (err) {
       return this.options.sink.onError(err, 'socket message');
     }
     const sink = this.options.sink;
     switch (msg.type) {
       case 'hello':
-        return this.onHello(ws, msg as unknown as { heartbeatMs: number });
+        return this.onHello(ws, msg);
       case 'subscribed':
-        return sink.onLive(msg.budgetId as string, msg.lastSequence as number);
-      case 'events': {
-        const budgetId = msg.budgetId as string;
-        sink.onEvents(budgetId, msg.events as StreamEvent[]).catch((err: unknown) => sink.onError(err, 'apply events'));
+        return sink.onLive(msg.budgetId, msg.lastSequence);
+      case 'events':
+        sink.onEvents(msg.budgetId, msg.events).catch((err: unknown) => sink.onError(err, 'apply events'));
         return;
-      }
       case 'pushResult': {
-        const p = this.pushes.get(msg.id as string);
+        const id = String(msg.id);
+        const p = this.pushes.get(id);
         if (!p) return;
-        this.pushes.delete(msg.id as string);
+        this.pushes.delete(id);
         clearTimeout(p.timer);
-        return p.resolve(msg.events as PushResult[]);
+        return p.resolve(msg.events);
       }
       case 'authOk':
-        return this.scheduleRefresh(msg.expiresAt as number);
-      case 'revoked': {
-        const budgetId = msg.budgetId as string;
-        this.follows.delete(budgetId);
-        return sink.onRevoked(budgetId, msg.reason as DropReason);
-      }
+        return this.scheduleRefresh(msg.expiresAt);
+      case 'revoked':
+        this.follows.delete(msg.budgetId);
+        return sink.onRevoked(msg.budgetId, msg.reason);
       case 'membership':
-        if (msg.change === 'removed') this.follows.delete(msg.budgetId as string);
-        return sink.onMembership(msg.budgetId as string, msg.change as 'added' | 'removed');
+        if (msg.change === 'removed') this.follows.delete(msg.budgetId);
+        return sink.onMembership(msg.budgetId, msg.change);
       case 'resync':
-        sink.onResync(msg.budgetId as string).catch((err: unknown) => sink.onError(err, 'resync'));
+        sink.onResync(msg.budgetId).catch((err: unknown) => sink.onError(err, 'resync'));
         return;
       case 'error':
-        return this.onServerError(msg as unknown as { code: string; message: string; ref?: string });
+        return this.onServerError(msg);
       default:
         return; // pong, unsubscribed, and anything newer than this client
     }
   }
 
-  private onHello(ws: WebSocketLike, hello: { heartbeatMs: number }): void {
+  private onHello(ws: WebSocketLike, hello: HelloMessage): void {
     this.hello = true;
     this.failedBeforeHello = 0;
     this.backoff.reset();
@@ -313,7 +328,7 @@ export class SocketTransport implements Transport {
     }
   }
 
-  private onServerError(e: { code: string; message: string; ref?: string }): void {
+  private onServerError(e: ErrorMessage): void {
     const ref = typeof e.ref === 'string' ? e.ref : '';
     if (ref.startsWith('push:')) {
       const p = this.pushes.get(ref);

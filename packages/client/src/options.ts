@@ -6,7 +6,7 @@ import type { FetchLike } from './http.js';
 import type { ConflictReport, RejectedReport } from './outbox.js';
 import type { LocalStore } from './store.js';
 import type { GetToken } from './token.js';
-import type { WebSocketConstructorLike } from './transport-socket.js';
+import type { OpenSocket, WebSocketConstructorLike } from './transport-socket.js';
 import type { TransportName } from './transport.js';
 import type { DropReason, PushMode, QueuedEvent } from './types.js';
 
@@ -21,8 +21,13 @@ export interface SyncClientOptions {
   transport?: TransportName;
   /** The user's id; default: the token's `sub` claim, else `GET /user`. */
   userId?: string;
-  /** A browser-style WebSocket constructor (browsers, React Native); default: the `ws` package. */
+  /**
+   * A browser-style WebSocket constructor; the token goes in the subprotocol list. Default: the
+   * global `WebSocket` (browsers, React Native); the package's Node entry uses `ws` instead.
+   */
   WebSocket?: WebSocketConstructorLike;
+  /** Opens the socket yourself (e.g. to send the token as a header); wins over `WebSocket`. */
+  openSocket?: OpenSocket;
   /** Default: the global `fetch`. */
   fetch?: FetchLike;
   /**

@@ -1,7 +1,7 @@
 /** Builds the transport the options ask for (socket by default, or long-poll). */
 import type { Engine } from './engine.js';
 import { LongPollTransport } from './transport-longpoll.js';
-import { SocketTransport } from './transport-socket.js';
+import { SocketTransport, globalSocket, subprotocolAuth } from './transport-socket.js';
 import type { Transport, TransportSink } from './transport.js';
 
 export function createTransport(e: Engine, sink: TransportSink): Transport {
@@ -20,7 +20,7 @@ export function createTransport(e: Engine, sink: TransportSink): Transport {
     url,
     tokens: e.tokens,
     sink,
-    ...(o.WebSocket ? { WebSocket: o.WebSocket } : {}),
+    open: o.openSocket ?? (o.WebSocket ? subprotocolAuth(o.WebSocket) : globalSocket),
     ...(o.requestTimeoutMs === undefined ? {} : { pushTimeoutMs: o.requestTimeoutMs }),
     ...(o.backoff ? { backoff: o.backoff } : {}),
   });

@@ -19,11 +19,13 @@
  * stream deletes its record later. Hints live in memory; after a restart the stream brings the same
  * state a moment later.
  */
+import type { ExpenseAddEvent } from '@budget-sync/protocol';
 import type { LocalStore } from './store.js';
 import {
   type AnyRecord,
   type Budget,
   type Category,
+  type EventFields,
   type Expense,
   type OutboxEntry,
   type Participant,
@@ -169,13 +171,14 @@ export class LocalView {
           updatedAt: e.when,
         } satisfies Category;
       }
+      const x = e as ExpenseAddEvent;
       return {
         id,
         budgetId: e.budgetId,
-        categoryId: e.categoryId ?? '',
-        date: e.date ?? '',
-        amount: e.amount ?? '0.00',
-        note: e.note ?? null,
+        categoryId: x.categoryId ?? '',
+        date: x.date ?? '',
+        amount: x.amount ?? '0.00',
+        note: x.note ?? null,
         createdBy: me,
         version: 1,
         createdAt: e.when,
@@ -186,8 +189,9 @@ export class LocalView {
     if (versionOf(rec) > e.version) return rec; // already in it, or overtaken
     if (action === 'delete') return undefined;
     const fields: Record<string, unknown> = {};
+    const given = e as EventFields;
     for (const f of ['title', 'details', 'name', 'allocate', 'categoryId', 'date', 'amount', 'note'] as const) {
-      if (e[f] !== undefined) fields[f] = e[f];
+      if (given[f] !== undefined) fields[f] = given[f];
     }
     return { ...rec, ...fields, version: e.version + 1, updatedAt: e.when } as AnyRecord;
   }

@@ -1,4 +1,4 @@
-/** Wire shapes of the records (PROTOCOL.md "Records"). Money is a 2-decimal string. */
+/** Wire shapes of the records (docs/protocol.md "Records"). Money is a 2-decimal string. */
 export interface Budget {
   id: string;
   title: string;
@@ -57,3 +57,12 @@ export interface User {
 export type PublicProfile = Omit<User, 'email'>;
 
 export type AnyRecord = Budget | Category | Expense | Participant;
+
+/** `GET /budgets/:id/snapshot`: one consistent read; the stream goes on from `lastSequence`. */
+export interface Snapshot {
+  budget: Budget;
+  participants: Participant[];
+  categories: Category[];
+  expenses: Expense[];
+  lastSequence: number;
+}

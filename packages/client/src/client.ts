@@ -17,6 +17,7 @@
  * `engine.ts` (shared state, the lock, waiting), `pusher.ts` (the outbox going out),
  * `follower.ts` (the stream coming in, snapshots, membership) and `transports.ts`.
  */
+import { LIMITS } from '@budget-sync/protocol';
 import { TypedEmitter } from './emitter.js';
 import { Engine } from './engine.js';
 import { Follower } from './follower.js';
@@ -28,6 +29,7 @@ import type {
   Budget,
   BudgetCreateEvent,
   Category,
+  EventFields,
   Expense,
   OutboundEvent,
   OutboxEntry,
@@ -176,16 +178,18 @@ export class SyncClient extends TypedEmitter<SyncClientEvents> {
       budgetId,
       recordId: budgetId,
       when: this.e.now(),
-      title: check.text(input.title, 'title', 200),
+      title: check.text(input.title, 'title', LIMITS.title),
     };
-    if (input.details !== undefined) event.details = input.details === null ? null : check.text(input.details, 'details', 2000, 0);
+    if (input.details !== undefined)
+      event.details = input.details === null ? null : check.text(input.details, 'details', LIMITS.details, 0);
     return this.enqueue(event);
   }
 
   async budgetEdit(budgetId: string, changes: EditFields<Pick<Budget, 'title' | 'details'>>): Promise<OutboundEvent> {
-    const fields: Partial<OutboundEvent> = {};
-    if (changes.title !== undefined) fields.title = check.text(changes.title, 'title', 200);
-    if (changes.details !== undefined) fields.details = changes.details === null ? null : check.text(changes.details, 'details', 2000, 0);
+    const fields: EventFields = {};
+    if (changes.title !== undefined) fields.title = check.text(changes.title, 'title', LIMITS.title);
+    if (changes.details !== undefined)
+      fields.details = changes.details === null ? null : check.text(changes.details, 'details', LIMITS.details, 0);
     return this.edit('budget.edit', budgetId, budgetId, fields);
   }
 
@@ -195,7 +199,7 @@ export class SyncClient extends TypedEmitter<SyncClientEvents> {
 
   async categoryAdd(budgetId: string, input: { name: string; allocate: string; id?: string }): Promise<OutboundEvent> {
     return this.add(budgetId, 'category.add', input.id, {
-      name: check.text(input.name, 'name', 200),
+      name: check.text(input.name, 'name', LIMITS.name),
       allocate: check.money(input.allocate, 'allocate'),
     });
   }
@@ -205,8 +209,8 @@ export class SyncClient extends TypedEmitter<SyncClientEvents> {
     categoryId: string,
     changes: EditFields<Pick<Category, 'name' | 'allocate'>>,
   ): Promise<OutboundEvent> {
-    const fields: Partial<OutboundEvent> = {};
-    if (changes.name !== undefined) fields.name = check.text(changes.name, 'name', 200);
+    const fields: EventFields = {};
+    if (changes.name !== undefined) fields.name = check.text(changes.name, 'name', LIMITS.name);
     if (changes.allocate !== undefined) fields.allocate = check.money(changes.allocate, 'allocate');
     return this.edit('category.edit', budgetId, categoryId, fields);
   }
@@ -219,12 +223,12 @@ export class SyncClient extends TypedEmitter<SyncClientEvents> {
     budgetId: string,
     input: { categoryId: string; date: string; amount: string; note?: string | null; id?: string },
   ): Promise<OutboundEvent> {
-    const fields: Partial<OutboundEvent> = {
+    const fields: EventFields = {
       categoryId: check.uuid(input.categoryId, 'categoryId'),
       date: check.date(input.date, 'date'),
       amount: check.money(input.amount, 'amount'),
     };
-    if (input.note !== undefined) fields.note = input.note === null ? null : check.text(input.note, 'note', 1000, 0);
+    if (input.note !== undefined) fields.note = input.note === null ? null : check.text(input.note, 'note', LIMITS.note, 0);
     return this.add(budgetId, 'expense.add', input.id, fields);
   }
 
@@ -233,11 +237,11 @@ export class SyncClient extends TypedEmitter<SyncClientEvents> {
     expenseId: string,
     changes: EditFields<Pick<Expense, 'categoryId' | 'date' | 'amount' | 'note'>>,
   ): Promise<OutboundEvent> {
-    const fields: Partial<OutboundEvent> = {};
+    const fields: EventFields = {};
     if (changes.categoryId !== undefined) fields.categoryId = check.uuid(changes.categoryId, 'categoryId');
     if (changes.date !== undefined) fields.date = check.date(changes.date, 'date');
     if (changes.amount !== undefined) fields.amount = check.money(changes.amount, 'amount');
-    if (changes.note !== undefined) fields.note = changes.note === null ? null : check.text(changes.note, 'note', 1000, 0);
+    if (changes.note !== undefined) fields.note = changes.note === null ? null : check.text(changes.note, 'note', LIMITS.note, 0);
     return this.edit('expense.edit', budgetId, expenseId, fields);
   }
 
@@ -274,14 +278,15 @@ export class SyncClient extends TypedEmitter<SyncClientEvents> {
     budgetId: string,
     eventType: 'category.add' | 'expense.add',
     id: string | undefined,
-    fields: Partial<OutboundEvent>,
+    fields: EventFields,
   ): Promise<OutboundEvent> {
     const bid = check.uuid(budgetId, 'budgetId');
     const recordId = id === undefined ? crypto.randomUUID() : check.uuid(id, 'id');
     return this.e
       .locked(async () => {
         if (!(await this.e.store.get('local', 'budget', bid, bid))) throw new Error(`no budget ${bid} here`);
-        const event: OutboundEvent = { eventId: crypto.randomUUID(), eventType, budgetId: bid, recordId, when: this.e.now(), ...fields };
+        // The callers pass exactly the fields of `eventType` (checked above them), so this is that event.
+        const event = { eventId: crypto.randomUUID(), eventType, budgetId: bid, recordId, when: this.e.now(), ...fields } as OutboundEvent;
         await this.e.outbox.enqueue(event);
         return event;
       })
@@ -292,7 +297,7 @@ export class SyncClient extends TypedEmitter<SyncClientEvents> {
     eventType: OutboundEvent['eventType'],
     budgetId: string,
     recordId: string,
-    fields: Partial<OutboundEvent>,
+    fields: EventFields,
   ): Promise<OutboundEvent> {
     const bid = check.uuid(budgetId, 'budgetId');
     const rid = check.uuid(recordId, 'recordId');
@@ -303,7 +308,7 @@ export class SyncClient extends TypedEmitter<SyncClientEvents> {
       .locked(async () => {
         const current = await this.e.store.get('local', kind, bid, rid);
         if (!current || !('version' in current)) throw new Error(`no ${kind} ${rid} in budget ${bid} here`);
-        const event: OutboundEvent = {
+        const event = {
           eventId: crypto.randomUUID(),
           eventType,
           budgetId: bid,
@@ -311,7 +316,7 @@ export class SyncClient extends TypedEmitter<SyncClientEvents> {
           when: this.e.now(),
           version: current.version,
           ...fields,
-        };
+        } as OutboundEvent;
         await this.e.outbox.enqueue(event);
         return event;
       })
