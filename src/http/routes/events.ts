@@ -3,14 +3,14 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { AppError } from '../../errors/app-error.js';
 import { hasEventId } from '../../protocol/events.js';
 import { principal } from '../auth.js';
-import { EventsQuery, PushBody } from '../schemas.js';
+import { pushSchema, streamSchema } from './event-schemas.js';
 import type { Services } from '../services.js';
 
 /** Push (`POST /events`) and the ordered stream with long-poll (`GET /events`). */
 export async function eventRoutes(fastify: FastifyInstance, { processor, reads, waiter, metrics, config }: Services): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
 
-  app.post('/events', { schema: { body: PushBody } }, async (req) => {
+  app.post('/events', { schema: pushSchema }, async (req) => {
     const { events, mode } = req.body;
     const missing = events.findIndex((e) => !hasEventId(e));
     if (missing !== -1) {
@@ -23,7 +23,7 @@ export async function eventRoutes(fastify: FastifyInstance, { processor, reads, 
     return { events: results };
   });
 
-  app.get('/events', { schema: { querystring: EventsQuery } }, async (req, reply) => {
+  app.get('/events', { schema: streamSchema }, async (req, reply) => {
     const uid = principal(req).uid;
     const budgetId = req.query.budgetId.toLowerCase();
     const { key, count } = req.query;
