@@ -8,6 +8,7 @@ import { registerAuth } from './auth.js';
 import { registerCors } from './cors.js';
 import { frameworkErrors, registerErrorHandlers } from './errors.js';
 import { registerOpenApi } from './openapi.js';
+import { buildSerializer } from './serializer.js';
 import { budgetRoutes } from './routes/budgets.js';
 import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
@@ -41,6 +42,8 @@ export async function buildApp(services: Services, plugins: RoutePlugin[] = []):
     // Uids may be 128 characters (fastify's default limit is 100); bad URLs get our envelope.
     routerOptions: { maxParamLength: 200 },
     frameworkErrors,
+    // Answers are written by their response schemas (see serializer.ts).
+    schemaController: { compilersFactory: { buildSerializer } },
   });
   // An empty body with a JSON content type (common from HTTP clients on DELETE/POST without a body)
   // means "no body", not malformed JSON.

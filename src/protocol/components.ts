@@ -4,7 +4,7 @@
  * shared schemas (fastify serializes with them; @fastify/swagger emits them under
  * `components.schemas`), and the AsyncAPI generator emits the socket's.
  */
-import { type Static, type TSchema, type TUnsafe, Type } from '@sinclair/typebox';
+import { type Static, type TNull, type TSchema, type TUnion, type TUnsafe, Type } from '@sinclair/typebox';
 
 /** `schema` named `name` (its `$id`). */
 export const component = <T extends TSchema>(name: string, schema: T): T => ({ ...schema, $id: name }) as T;
@@ -15,5 +15,14 @@ export function ref<T extends TSchema>(schema: T): TUnsafe<Static<T>> {
   return Type.Unsafe<Static<T>>(Type.Ref(schema.$id));
 }
 
-/** `T` or `null`. */
-export const nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+/**
+ * `T` or `null`. A primitive becomes `type: [T, 'null']` rather than `anyOf`: fastify's compiled
+ * serializer picks an `anyOf` branch by running a validator on the value, a type list by `typeof`
+ * (bench:serialize measured the `anyOf` form at a third of JSON.stringify's speed); both read the
+ * same in the documents (`nullable: true` in OpenAPI 3.0).
+ */
+export function nullable<T extends TSchema>(schema: T): TUnsafe<Static<T> | null> | TUnion<[T, TNull]> {
+  const { type } = schema as { type?: unknown };
+  const primitive = typeof type === 'string' && type !== 'object' && type !== 'array' && schema.$ref === undefined;
+  return primitive ? Type.Unsafe<Static<T> | null>({ ...schema, type: [type, 'null'] }) : Type.Union([schema, Type.Null()]);
+}

@@ -106,6 +106,16 @@ export const Participant = component(
 );
 /** Any record of the stream; the fields tell them apart (`title`, `name`, `amount`, `role`). */
 export const AnyRecord = component('AnyRecord', Type.Union([ref(Budget), ref(Category), ref(Expense), ref(Participant)]));
+/**
+ * A record or null as the compiled serializer writes it (src/http/serializer.ts): one nullable
+ * object with every field of the four records, each optional. Not a component: the documents and
+ * the tests know only `AnyRecord`.
+ */
+export const RecordFields = Type.Object(
+  Object.fromEntries(
+    [Budget, Category, Expense, Participant].flatMap((r) => Object.entries(r.properties).map(([k, v]) => [k, Type.Optional(v)])),
+  ),
+);
 export const User = component(
   'User',
   Type.Object({
