@@ -12,6 +12,8 @@
  * must not grow with history.
  * Every cell is checked against the database: the events counted must equal the growth of the
  * measured budgets' `last_sequence` over the window, or the run stops.
+ * `--server-dir DIR` also starts the server of another checkout (DIR, with node_modules) on the
+ * same database and measures it in every cell beside this one: a before/after in one run.
  */
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
@@ -27,8 +29,23 @@ const { values } = parseArgs({
     clients: { type: 'string', default: '1,4,16,32' },
     batches: { type: 'string', default: '1,25' },
     json: { type: 'string' },
+    'server-dir': { type: 'string' },
+    help: { type: 'boolean', short: 'h', default: false },
   },
 });
+if (values.help) {
+  process.stdout.write(`npm run bench:ingest -- [options]
+  --seconds N        measured seconds per cell (default 3)
+  --history N        events loaded into the log before the second phase; 0 skips it (default 1000000)
+  --clients LIST     concurrent clients per cell (default 1,4,16,32)
+  --batches LIST     events per request (default 1,25)
+  --server-dir DIR   also measure the server of another checkout (e.g. main) in every cell
+  --markdown         print the table as markdown
+  --json FILE        write the summary rows as JSON
+`);
+  process.exit(0);
+}
+const BASE_DIR = values['server-dir'];
 const SECONDS = Number(values.seconds);
 const HISTORY = Number(values.history);
 const CLIENTS = values.clients.split(',').map(Number);
@@ -184,29 +201,44 @@ async function main(): Promise<void> {
   const admin = createSql(db.url, { max: 2 });
   const floorSql = createSql(db.url, { max: POOL });
   const server = await startInstance(db.url, { DATABASE_POOL_MAX: String(POOL) });
+  const baseServer = BASE_DIR ? await startInstance(db.url, { DATABASE_POOL_MAX: String(POOL) }, [], BASE_DIR) : undefined;
   const rows: (string | number)[][] = [];
   try {
     const serverTargets = await seedTargets(admin, MAX_CLIENTS, 'server-');
     const floorTargets = await seedTargets(admin, MAX_CLIENTS, 'floor-');
-    const clients = serverTargets.map((t) => new JsonClient(server.port, mintDevToken(BENCH_SECRET, t.uid, { ttlSeconds: 86400 })));
+    const baseTargets = baseServer ? await seedTargets(admin, MAX_CLIENTS, 'base-') : [];
+    const clientsOf = (port: number, targets: Target[]) =>
+      targets.map((t) => new JsonClient(port, mintDevToken(BENCH_SECRET, t.uid, { ttlSeconds: 86400 })));
+    const clients = clientsOf(server.port, serverTargets);
+    const baseClients = baseServer ? clientsOf(baseServer.port, baseTargets) : [];
+    const push = (cs: JsonClient[], targets: Target[], batch: number) => async (i: number) => {
+      const t = targets[i] as Target;
+      const res = await (cs[i] as JsonClient).request<{ events: { status: string }[] }>('POST', '/events', {
+        events: Array.from({ length: batch }, () => expenseAdd(t)),
+      });
+      if (res.status !== 200 || res.json.events.some((e) => e.status !== 'accepted')) throw new Error(`push failed: ${res.status}`);
+      return batch;
+    };
 
     const run = async (phase: string, batches: number[], clientCounts: number[]) => {
       const [counted] = await admin<{ n: number }[]>`SELECT count(*)::int AS n FROM events`;
       const n = counted?.n ?? 0;
       for (const batch of batches) {
         for (const c of clientCounts) {
-          const http = await measure(
-            c,
-            async (i) => {
-              const t = serverTargets[i] as Target;
-              const res = await (clients[i] as JsonClient).request<{ events: { status: string }[] }>('POST', '/events', {
-                events: Array.from({ length: batch }, () => expenseAdd(t)),
-              });
-              if (res.status !== 200 || res.json.events.some((e) => e.status !== 'accepted')) throw new Error(`push failed: ${res.status}`);
-              return batch;
-            },
-            () => eventsIn(admin, serverTargets, c),
-          );
+          const ours = () => measure(c, push(clients, serverTargets, batch), () => eventsIn(admin, serverTargets, c));
+          const theirs = () => measure(c, push(baseClients, baseTargets, batch), () => eventsIn(admin, baseTargets, c));
+          let http: number;
+          let base = NaN;
+          if (baseServer) {
+            // Measured A B B A and averaged, so neither server gains from going first or second
+            // (the machine's other load drifts over a run).
+            const a1 = await ours();
+            const b1 = await theirs();
+            const b2 = await theirs();
+            const a2 = await ours();
+            http = (a1 + a2) / 2;
+            base = (b1 + b2) / 2;
+          } else http = await ours();
           const floorWritten = () => eventsIn(admin, floorTargets, c);
           const floor = await measure(c, (i) => floorBatch(floorSql, floorTargets[i] as Target, batch), floorWritten);
           const variant =
@@ -220,6 +252,7 @@ async function main(): Promise<void> {
             Math.round(floor),
             `${Math.round((http / floor) * 100)}%`,
             Number.isNaN(variant) ? '—' : Math.round(variant),
+            ...(baseServer ? [Math.round(base), `${Math.round((http / base) * 100)}%`] : []),
           ]);
           process.stderr.write(`${rows.at(-1)?.join('  ')}\n`);
         }
@@ -231,7 +264,7 @@ async function main(): Promise<void> {
       const t0 = Date.now();
       await loadHistory(
         admin,
-        [...serverTargets, ...floorTargets].map((t) => t.budgetId),
+        [...serverTargets, ...floorTargets, ...baseTargets].map((t) => t.budgetId),
         HISTORY,
       );
       process.stderr.write(`loaded ${HISTORY} history events in ${Date.now() - t0} ms\n`);
@@ -241,9 +274,10 @@ async function main(): Promise<void> {
         CLIENTS.filter((c) => c >= 4),
       );
     }
-    for (const c of clients) c.close();
+    for (const c of [...clients, ...baseClients]) c.close();
   } finally {
     await server.stop();
+    await baseServer?.stop();
     await floorSql.end();
     await admin.end();
     await db.close();
@@ -257,10 +291,11 @@ async function main(): Promise<void> {
     'floor events/s',
     'HTTP / floor',
     'floor with a savepoint per event',
+    ...(BASE_DIR ? [`HTTP events/s, ${BASE_DIR}`, 'HTTP / that'] : []),
   ];
   process.stdout.write(`\nIngest: POST /events vs the same SQL sent straight to Postgres (pool ${POOL}, ${SECONDS} s per cell)\n`);
   process.stdout.write(
-    `machine: ${machine()}\ncommand: npm run bench:ingest -- --seconds ${SECONDS} --history ${HISTORY}${values.batches === '1,25' ? '' : ` --batches ${values.batches}`}${values.clients === '1,4,16,32' ? '' : ` --clients ${values.clients}`}\n\n`,
+    `machine: ${machine()}\ncommand: npm run bench:ingest -- --seconds ${SECONDS} --history ${HISTORY}${values.batches === '1,25' ? '' : ` --batches ${values.batches}`}${values.clients === '1,4,16,32' ? '' : ` --clients ${values.clients}`}${BASE_DIR ? ` --server-dir ${BASE_DIR}` : ''}\n\n`,
   );
   process.stdout.write(`${table(headers, rows, values.markdown)}\n`);
   process.stdout.write(`\ntotal ${Math.round((Date.now() - started) / 1000)} s\n`);

@@ -64,11 +64,18 @@ export interface Instance {
 /**
  * Starts a server process (`src/main.ts` through tsx) on the database; resolves once /readyz answers.
  * `nodeArgs` go before the script, e.g. `['--cpu-prof', '--cpu-prof-dir', dir]` to profile an instance
- * (the profile is written when it exits after SIGTERM).
+ * (the profile is written when it exits after SIGTERM). `cwd`: another checkout's server (with its
+ * own or a linked node_modules), to compare two versions in one run.
  */
-export async function startInstance(databaseUrl: string, env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<Instance> {
+export async function startInstance(
+  databaseUrl: string,
+  env: Record<string, string> = {},
+  nodeArgs: string[] = [],
+  cwd?: string,
+): Promise<Instance> {
   const port = await freePort();
   const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/main.ts'], {
+    ...(cwd ? { cwd } : {}),
     env: {
       ...process.env,
       DATABASE_URL: databaseUrl,
