@@ -166,7 +166,11 @@ async function changeAndAppend<T extends Row>(
  * gap-free. On the 2-core VM a round trip inside a write transaction was the servers' largest CPU
  * item (docs/benchmarks.md, 2026-12-05): a batch of 25 was 28 of them.
  */
-export async function pipelineChanges(batch: { ctx: ApplyContext; e: ClientEvent }[]): Promise<StreamEvent[] | undefined> {
+export async function pipelineChanges(
+  batch: { ctx: ApplyContext; e: ClientEvent }[],
+  /** Sends COMMIT behind the statements (Transaction.commitWith): only when a miss writes nothing. */
+  commitWith?: <T>(statements: Promise<T>) => Promise<T>,
+): Promise<StreamEvent[] | undefined> {
   const last = new Map<string, number>();
   const planned = batch.map(({ ctx, e }) => {
     const previous = last.get(e.budgetId);
@@ -176,7 +180,8 @@ export async function pipelineChanges(batch: { ctx: ApplyContext; e: ClientEvent
     const bump = bumps(ctx, e);
     return { ctx, e, spec, sequence, bump, rows: appendStatement(ctx, e, spec, sequence, bump).execute() };
   });
-  const settled = await Promise.allSettled(planned.map((p) => p.rows));
+  const all = Promise.allSettled(planned.map((p) => p.rows));
+  const settled = await (commitWith ? commitWith(all) : all);
   const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) throw failed.reason;
   const rows = settled.map((r) => (r as PromiseFulfilledResult<AppendedRow<Row>[]>).value[0]);
