@@ -10,7 +10,8 @@ import {
   parseClientEvent,
 } from '../protocol/events.js';
 import { isUnavailable } from '../db/pg-errors.js';
-import { type ApplyContext, Refusal, applyEvent, pipelineChanges, pipelinable } from './apply-event.js';
+import { type ApplyContext, Refusal, applyEvent, pipelinable } from './apply-event.js';
+import { pipelineChanges } from './pipeline.js';
 import { participantIds } from './access.js';
 import type { ChangeSink, MembershipChange } from './changes.js';
 import { type EventRow, StreamWriter } from './stream-writer.js';

@@ -158,6 +158,73 @@ t.test('one event is pipelined with its COMMIT; when it matches nothing it wrote
   t.equal(JSON.stringify(p.handed), JSON.stringify(await readStream(ctx.sql, budgetId, h, 100)), 'only the accepted event was handed over');
 });
 
+t.test('consecutive adds of one type are one statement that writes what one-by-one would', async (t) => {
+  const ctx = await setup(t);
+  const budgetId = await ctx.api.createBudget('owner');
+  const cat = ev.categoryAdd(budgetId);
+  await ctx.api.push('owner', [cat]);
+  const h = await head(ctx, budgetId);
+  const p = observed(ctx);
+  const adds = Array.from({ length: 5 }, (_, i) =>
+    ev.expenseAdd(budgetId, cat.recordId, { amount: `${i + 1}`, note: i === 2 ? null : `n${i}` }),
+  );
+  const results = await p.push([ev.categoryAdd(budgetId), ev.categoryAdd(budgetId), ...adds], 'owner');
+  t.same(p.paths, ['pipelined']);
+  t.same(
+    results.map((r) => [r.status, r.sequence]),
+    Array.from({ length: 7 }, (_, i) => ['accepted', h + 1 + i]),
+  );
+  t.same(results[4]?.record, { ...results[4]?.record, amount: '3.00', note: null }, 'each result carries its own record');
+  t.equal(await head(ctx, budgetId), h + 7, "the run's last event wrote the head");
+  t.equal(JSON.stringify(p.handed), JSON.stringify(await readStream(ctx.sql, budgetId, h, 100)), 'the log, byte for byte');
+
+  // A repeated record id splits the run; the second add is refused one by one.
+  const dup = ev.expenseAdd(budgetId, cat.recordId);
+  const again = await p.push(
+    [dup, { ...ev.expenseAdd(budgetId, cat.recordId), recordId: dup.recordId }, ev.expenseAdd(budgetId, cat.recordId)],
+    'owner',
+    'independent',
+  );
+  t.same(
+    again.map((r) => [r.status, r.error?.code]),
+    [
+      ['accepted', undefined],
+      ['rejected', 'RECORD_EXISTS'],
+      ['accepted', undefined],
+    ],
+  );
+  // One add of the run matches nothing (no such category): nothing of the run is written.
+  const before = await writeState(ctx.sql);
+  const orphan = await p.push(
+    [
+      ev.expenseAdd(budgetId, cat.recordId),
+      ev.expenseAdd(budgetId, '00000000-0000-4000-8000-000000000000'),
+      ev.expenseAdd(budgetId, cat.recordId),
+    ],
+    'owner',
+  );
+  t.same(p.paths, ['pipelined', 'retried', 'retried']);
+  t.same(
+    orphan.map((r) => [r.status, r.error?.code]),
+    [
+      ['accepted', undefined],
+      ['rejected', 'CATEGORY_NOT_FOUND'],
+      ['skipped', undefined],
+    ],
+  );
+  const after = await writeState(ctx.sql);
+  t.same(
+    [after.events - before.events, after.expenses - before.expenses, after.heads - before.heads],
+    [1, 1, 1],
+    'only the first add, once',
+  );
+  t.same(
+    (await readStream(ctx.sql, budgetId, 0, 100)).map((e) => e.sequence),
+    Array.from({ length: h + 10 }, (_, i) => i + 1),
+    'the log is gap-free',
+  );
+});
+
 t.test('a conflict in a pipeline is answered with the current record, as one by one', async (t) => {
   const ctx = await setup(t);
   const budgetId = await ctx.api.createBudget('owner');
