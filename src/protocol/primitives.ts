@@ -16,9 +16,10 @@ export function normaliseMoney(v: string): string | undefined {
 }
 
 export const DATE_PATTERN = '^\\d{4}-\\d{2}-\\d{2}$';
+const DATE_RE = new RegExp(DATE_PATTERN);
 /** A real calendar date `YYYY-MM-DD` (so `2025-02-30` is refused), years 1000–9999. */
 export function isCalendarDate(v: string): boolean {
-  if (!new RegExp(DATE_PATTERN).test(v)) return false;
+  if (!DATE_RE.test(v)) return false;
   const [y, m, d] = v.split('-').map(Number) as [number, number, number];
   if (y < 1000) return false;
   const date = new Date(Date.UTC(y, m - 1, d));

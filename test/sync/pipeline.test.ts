@@ -280,4 +280,7 @@ t.test('the server counts its batches by path', async (t) => {
   await ctx.api.push('owner', [ev.categoryAdd(budgetId), ev.categoryAdd(budgetId)]);
   const metrics = await ctx.server.app.inject({ method: 'GET', url: '/metrics' });
   t.match(metrics.body, /^push_batches_total\{path="pipelined"\} 1$/m);
+  t.match(metrics.body, /^push_events_total\{status="accepted"\} 2$/m, 'events by status');
+  t.match(metrics.body, /^http_requests_total\{method="POST",route="\/events",status="200"\} 1$/m, 'requests by route and status');
+  t.match(metrics.body, /^http_request_duration_seconds_count\{method="POST",route="\/events"\} 1$/m);
 });
