@@ -20,8 +20,9 @@ import { inTransaction } from './transaction.js';
 const UNIQUE_VIOLATION = '23505';
 
 /**
- * How a batch was written: `pipelined` (its statements in one round trip), `sequential` (one per
- * event: a single event, a budget.* event, a retry or refusal decided before any statement),
+ * How a batch was written: `pipelined` (its statements in one round trip; a lone one with its
+ * COMMIT), `sequential` (one per event: a budget.* event, a retry or refusal decided before any
+ * statement),
  * `retried` (pipelined, one statement matched nothing, rolled back and run sequentially) or
  * `careful` (after an unexpected database error, a savepoint per event).
  */
@@ -116,15 +117,14 @@ export class Processor {
     let writer: StreamWriter | undefined;
     const membership: MembershipChange[] = [];
     let pipelined = false;
-    const results = await inTransaction(this.sql, async (t) => {
-      const tx = t.tx;
+    const results = await inTransaction(this.sql, async (tx, commitWith) => {
       const budgetIds = [...new Set(events.map((e) => e.budgetId))].sort();
-      // Sent with BEGIN in one round trip, in this order: Postgres runs a connection's pipelined
-      // statements in order, so the batch's read starts after the locks are held and (READ
-      // COMMITTED: a snapshot per statement) sees every change committed before. Not one
-      // statement: after a lock wait, FOR UPDATE sees the new version of the locked rows but not of
-      // other rows (PG docs, "Read Committed Isolation Level"), so a participants subquery beside
-      // it would miss a removal committed by the holder we waited for.
+      // One round trip, in this order: Postgres runs a connection's pipelined statements in order,
+      // so the batch's read starts after the locks are held and (READ COMMITTED: a snapshot per
+      // statement) sees every change committed before. Not one statement: after a lock wait, FOR
+      // UPDATE sees the new version of the locked rows but not of other rows (PG docs, "Read
+      // Committed Isolation Level"), so a participants subquery beside it would miss a removal
+      // committed by the holder we waited for.
       const locked = tx<BudgetRow[]>`SELECT * FROM budgets WHERE id = ANY(${pgArray(budgetIds)}::uuid[]) ORDER BY id FOR UPDATE`.execute();
       const read = readBatch(
         tx,
@@ -132,7 +132,7 @@ export class Processor {
         budgetIds,
         events.map((e) => e.eventId),
       );
-      const [budgetRows, { member, receipts }] = await Promise.all([locked, read, t.begun]);
+      const [budgetRows, { member, receipts }] = await Promise.all([locked, read]);
       const budgets = new Map(budgetRows.map((b) => [b.id, b]));
       writer = new StreamWriter(Date.now());
       for (const b of budgets.values()) writer.track(b.id, b.last_sequence);
@@ -146,10 +146,10 @@ export class Processor {
         // sequences the later statements took, so the batch must be able to roll back.
         const appended = await pipelineChanges(
           events.map((e) => ({ ctx: contextOf(batch, e), e })),
-          events.length === 1 ? (all) => t.commitWith(all) : undefined,
+          events.length === 1 ? commitWith : undefined,
         );
         if (!appended) throw new PipelineMiss();
-        if (events.length > 1) await t.commitWith(writer.flush(tx));
+        if (events.length > 1) await commitWith(writer.flush(tx));
         return appended.map((event, i) => answer(events[i] as ClientEvent, event));
       }
       const deleted: string[] = [];
@@ -158,7 +158,7 @@ export class Processor {
       for (const id of deleted) {
         for (const userId of await participantIds(tx, id)) membership.push({ userId, budgetId: id, change: 'removed' });
       }
-      await t.commitWith(writer.flush(tx));
+      await commitWith(writer.flush(tx));
       return out;
     });
     const pointers = writer?.pointers() ?? [];
