@@ -186,6 +186,8 @@ export async function pgbenchFloor(pgbench: string, url: string, targets: Target
       const pg0 = clusterCpu(cpu.dataDir);
       const args = ['-n', '-M', 'prepared', '-f', script, '-c', String(clients), '-j', String(Math.min(clients, 2))];
       const out = await runPgbench(pgbench, [...args, '-T', String(seconds), '-D', 'head=-1', url]);
+      // pgbench's backends exit with it; their CPU counts once the postmaster has reaped them.
+      await new Promise((r) => setTimeout(r, 300));
       const pg1 = clusterCpu(cpu.dataDir);
       const grew = (await written()) - before;
       const tx = Number(/number of transactions actually processed: (\d+)/.exec(out)?.[1]);
