@@ -142,8 +142,9 @@ export class Processor {
       if (how === 'pipelined' && canPipeline(batch, events)) {
         pipelined = true;
         // One statement: a miss writes nothing (its head update is part of it), so COMMIT can go
-        // with it — the whole push is two round trips. Several: a miss leaves a hole in the
-        // sequences the later statements took, so the batch must be able to roll back.
+        // with it — the whole push is three round trips (BEGIN; lock and read; statement and
+        // COMMIT). Several: a miss leaves a hole in the sequences the later statements took, so
+        // the batch must be able to roll back.
         const appended = await pipelineChanges(
           events.map((e) => ({ ctx: contextOf(batch, e), e })),
           events.length === 1 ? commitWith : undefined,
@@ -214,8 +215,8 @@ function refusedBeforeStatement(b: Batch, e: ClientEvent): Refusal | undefined {
 class PipelineMiss extends Error {}
 
 /**
- * Whether the batch can go as one pipeline: distinct eventIds, and record
- * events that need nothing but their statement (no receipt, a live budget, a participant).
+ * Whether the batch can go as one pipeline: distinct eventIds, and record events that need nothing
+ * but their statement (no receipt, a live budget, a participant).
  */
 function canPipeline(b: Batch, events: ClientEvent[]): boolean {
   if (new Set(events.map((e) => e.eventId)).size !== events.length) return false;
