@@ -285,7 +285,7 @@ function summary(rows: Row[]): SummaryRow[] {
         benchmark: 'ingest',
         measured: `${r.path}, ${cell}${history}`,
         value: `${fmt(rate(r))} ev/s, ${fmt(cpuMean(r, serverMsPerRequest), 3)} ms CPU/req`,
-        against: f.path.startsWith('pgbench')
+        against: f.path.includes('pgbench')
           ? 'pgbench: the same statements straight to Postgres'
           : 'Node: the same statements straight to Postgres',
         againstValue: `${fmt(rate(f))} ev/s`,
