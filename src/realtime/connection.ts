@@ -277,7 +277,7 @@ export class Connection implements SubscriptionSocket, MembershipTarget {
       ]);
     }
     const results = await this.deps.processor.push(events, this.userId, mode ?? 'stopOnError');
-    for (const r of results) this.deps.metrics.pushEvents.inc({ status: r.status });
+    this.deps.metrics.pushed(results);
     this.send({ type: 'pushResult', id, events: results });
   }
 
