@@ -34,7 +34,6 @@ export async function buildApp(services: Services, plugins: RoutePlugin[] = []):
     // One line per request at debug (onResponse below) instead of fastify's two at info.
     logController: new LogController({ disableRequestLogging: true }),
     forceCloseConnections: 'idle',
-    ajv: { customOptions: { allErrors: true } },
     // The client address behind load balancers (per-address limits count it).
     trustProxy: proxyTrust(config),
     // Uids may be 128 characters (fastify's default limit is 100); bad URLs get our envelope.

@@ -41,5 +41,3 @@ export const NO_SINK: ChangeSink = { committed: () => {} };
 export interface StreamWaiter {
   waitForStream(budgetId: string, userId: string, after: number, timeoutMs: number, signal: AbortSignal): Promise<void>;
 }
-
-export const NO_WAIT: StreamWaiter = { waitForStream: async () => {} };
