@@ -3,7 +3,7 @@
  * buffer. Messages are handled one at a time in arrival order, so `subscribe` then `unsubscribe`
  * of one budget, or a `push` then a `subscribe`, mean what they say.
  *
- * Limits (PROTOCOL.md close codes): more than WS_MAX_MESSAGES_PER_SECOND averaged over 5 s → 4429;
+ * Limits (docs/protocol.md, "The socket"): more than WS_MAX_MESSAGES_PER_SECOND averaged over 5 s → 4429;
  * more than WS_MAX_SUBSCRIPTIONS_PER_SOCKET budgets → `error TOO_MANY_SUBSCRIPTIONS`, no close;
  * a flood of bad messages (a bucket of 20, refilled 1/s) → 4000; the token's expiry without a fresh
  * `auth` → 4401; a send buffer past WS_HARD_LIMIT_BYTES, or above WS_HIGH_WATER_BYTES for
@@ -277,7 +277,7 @@ export class Connection implements SubscriptionSocket, MembershipTarget {
       ]);
     }
     const results = await this.deps.processor.push(events, this.userId, mode ?? 'stopOnError');
-    for (const r of results) this.deps.metrics.pushEvents.inc({ status: r.status });
+    this.deps.metrics.pushed(results);
     this.send({ type: 'pushResult', id, events: results });
   }
 

@@ -1,5 +1,5 @@
 /**
- * `GET /sync`, the socket (PROTOCOL.md "The socket").
+ * `GET /sync`, the socket (docs/protocol.md, "The socket").
  *
  * The token is checked by the app's onRequest hook (src/http/auth.ts) BEFORE the upgrade, from the
  * Authorization header or the browser subprotocol pair `budget-sync.v1, bearer.<token>`: a bad
@@ -8,7 +8,7 @@
  *
  * Frames larger than WS_MAX_PAYLOAD_BYTES are refused by `ws` itself with close 1009. fastify's
  * close runs the custom preClose, which closes every socket with 1001 (the plugin's default sends
- * no code, which clients see as 1005; PITFALLS §3).
+ * no code, which clients see as 1005; docs/dependencies.md, "WebSockets").
  */
 import { SOCKET_PROTOCOL } from '@budget-sync/protocol';
 import type { IncomingMessage, ServerResponse } from 'node:http';

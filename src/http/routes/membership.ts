@@ -8,7 +8,7 @@ import type { Services } from '../services.js';
 
 const Token = Type.String({ minLength: 16, maxLength: 128, pattern: '^[A-Za-z0-9_-]+$' });
 
-/** Invites, joining, leaving, removal and ownership (PROTOCOL.md). */
+/** Invites, joining, leaving, removal and ownership (docs/protocol.md, "Membership"). */
 export async function membershipRoutes(fastify: FastifyInstance, { membership }: Services): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
 
