@@ -14,7 +14,7 @@
  * Direct to Postgres only: through a transaction pooler LISTEN receives nothing (docs/dependencies.md, "Postgres LISTEN/NOTIFY").
  */
 import postgres from 'postgres';
-import type { Metrics } from '../http/metrics.js';
+import type { Metrics } from '../metrics.js';
 import type { Logger } from '../log.js';
 
 /** application_name of the LISTEN connection, so operators (and fault tests) can find it. */
