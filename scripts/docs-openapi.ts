@@ -6,7 +6,7 @@
  */
 import { loadConfig } from '../src/config/load.js';
 import { buildApp } from '../src/http/app.js';
-import { Metrics } from '../src/http/metrics.js';
+import { Metrics } from '../src/metrics.js';
 import { photoRoutes } from '../src/http/routes/photos.js';
 import type { Services } from '../src/http/services.js';
 import { createLogger } from '../src/log.js';

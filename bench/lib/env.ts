@@ -18,6 +18,8 @@ export const BENCH_SECRET = 'bench-secret-0123456789';
 
 export interface BenchDb {
   url: string;
+  /** The embedded cluster's data folder (undefined on DATABASE_URL's server). */
+  dataDir?: string;
   close(): Promise<void>;
 }
 
@@ -46,6 +48,7 @@ export async function benchDatabase(settings: Record<string, string> = {}): Prom
   await migrate(url);
   return {
     url,
+    ...(process.env.DATABASE_URL ? {} : { dataDir: dir }),
     async close() {
       await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => {});
       await admin.end();
@@ -64,18 +67,18 @@ export interface Instance {
 /**
  * Starts a server process (`src/main.ts` through tsx) on the database; resolves once /readyz answers.
  * `nodeArgs` go before the script, e.g. `['--cpu-prof', '--cpu-prof-dir', dir]` to profile an instance
- * (the profile is written when it exits after SIGTERM). `cwd`: another checkout's server (with its
- * own or a linked node_modules), to compare two versions in one run.
+ * (the profile is written when it exits after SIGTERM).
  */
 export async function startInstance(
   databaseUrl: string,
   env: Record<string, string> = {},
   nodeArgs: string[] = [],
+  /** The checkout whose server runs (default this one): before/after runs from two worktrees. */
   cwd?: string,
 ): Promise<Instance> {
   const port = await freePort();
   const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/main.ts'], {
-    ...(cwd ? { cwd } : {}),
+    cwd,
     env: {
       ...process.env,
       DATABASE_URL: databaseUrl,

@@ -13,7 +13,8 @@ export class ConfigError extends Error {
 
 /**
  * Reads the settings from `env` (default `process.env`): only keys of the schema, empty strings as
- * unset, converted, defaulted, validated and frozen. The only place that reads `process.env`.
+ * unset, converted, defaulted, validated and frozen. Settings are read here and nowhere else; the
+ * Firebase verifier's use of `FIREBASE_AUTH_EMULATOR_HOST` is the driver's interface, not a setting.
  */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const raw: Record<string, unknown> = {};

@@ -36,7 +36,6 @@ export async function buildApp(services: Services, plugins: RoutePlugin[] = []):
     // One line per request at debug (onResponse below) instead of fastify's two at info.
     logController: new LogController({ disableRequestLogging: true }),
     forceCloseConnections: 'idle',
-    ajv: { customOptions: { allErrors: true } },
     // The client address behind load balancers (per-address limits count it).
     trustProxy: proxyTrust(config),
     // Uids may be 128 characters (fastify's default limit is 100); bad URLs get our envelope.
@@ -81,8 +80,7 @@ export async function buildApp(services: Services, plugins: RoutePlugin[] = []):
 
   app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unmatched';
-    metrics.httpRequests.inc({ method: req.method, route, status: reply.statusCode });
-    metrics.httpDuration.observe({ method: req.method, route }, reply.elapsedTime / 1000);
+    metrics.requestDone(req.method, route, reply.statusCode, reply.elapsedTime / 1000);
     req.log.debug({ method: req.method, route, status: reply.statusCode, ms: reply.elapsedTime }, 'request completed');
   });
 

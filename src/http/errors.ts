@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { toAppError } from '../db/pg-errors.js';
+import { toAppError } from '../sync/to-app-error.js';
 import { AppError, logLevel, refusalFields } from '../errors/app-error.js';
 import type { ErrorCode } from '../errors/codes.js';
 
@@ -45,7 +45,7 @@ export function frameworkErrors(err: FastifyError, _req: FastifyRequest, reply: 
 }
 
 export function registerErrorHandlers(app: FastifyInstance): void {
-  // JSON everywhere (PROTOCOL.md): fastify's built-in text/plain parser would hand a string to the
+  // JSON everywhere (docs/protocol.md, "Conventions"): fastify's built-in text/plain parser would hand a string to the
   // schema (a confusing 400); without it any non-JSON body is a 415 UNSUPPORTED_MEDIA_TYPE.
   app.removeContentTypeParser('text/plain');
   app.setErrorHandler((err, req, reply) => {

@@ -3,7 +3,7 @@
  * buffer. Messages are handled one at a time in arrival order, so `subscribe` then `unsubscribe`
  * of one budget, or a `push` then a `subscribe`, mean what they say.
  *
- * Limits (PROTOCOL.md close codes): more than WS_MAX_MESSAGES_PER_SECOND averaged over 5 s → 4429;
+ * Limits (docs/protocol.md, "The socket"): more than WS_MAX_MESSAGES_PER_SECOND averaged over 5 s → 4429;
  * more than WS_MAX_SUBSCRIPTIONS_PER_SOCKET budgets → `error TOO_MANY_SUBSCRIPTIONS`, no close;
  * a flood of bad messages (a bucket of 20, refilled 1/s) → 4000; the token's expiry without a fresh
  * `auth` → 4401; a send buffer past WS_HARD_LIMIT_BYTES, or above WS_HIGH_WATER_BYTES for
@@ -14,11 +14,10 @@ import type { WebSocket, RawData } from 'ws';
 import type { Principal, TokenVerifier } from '../auth/verifier.js';
 import type { Config } from '../config/schema.js';
 import { CLOSE_CODES, type MessageRef, PROTOCOL_VERSION, type RevokeReason, type ServerMessage } from '@budget-sync/protocol';
-import { toAppError } from '../db/pg-errors.js';
+import { toAppError } from '../sync/to-app-error.js';
 import { AppError, logLevel, refusalFields } from '../errors/app-error.js';
-import type { Metrics } from '../http/metrics.js';
+import type { Metrics } from '../metrics.js';
 import type { Logger } from '../log.js';
-import { hasEventId } from '../protocol/events.js';
 import type { AccessBatcher } from '../sync/access-batch.js';
 import type { Processor } from '../sync/processor.js';
 import type { Hub, MembershipTarget } from './hub.js';
@@ -268,16 +267,9 @@ export class Connection implements SubscriptionSocket, MembershipTarget {
     this.deps.metrics.subscriptions.dec();
   }
 
-  /** Exactly POST /events: the same envelope checks, the same processor call, the same results. */
+  /** Exactly POST /events: the same write path, the same refusals, the same results. */
   private async push(id: MessageRef, events: unknown[], mode: 'stopOnError' | 'independent' | undefined): Promise<void> {
-    const missing = events.findIndex((e) => !hasEventId(e));
-    if (missing !== -1) {
-      throw new AppError('VALIDATION_FAILED', 'every event needs a UUID eventId', [
-        { path: `/events/${missing}/eventId`, message: 'must be a UUID' },
-      ]);
-    }
     const results = await this.deps.processor.push(events, this.userId, mode ?? 'stopOnError');
-    for (const r of results) this.deps.metrics.pushEvents.inc({ status: r.status });
     this.send({ type: 'pushResult', id, events: results });
   }
 

@@ -3,7 +3,7 @@
  *
  * porsager `postgres` opens a dedicated connection for `listen` and re-LISTENs after short drops,
  * but after an outage of ~8 s its re-LISTEN fails once and it gives up silently: no notifications,
- * no `onlisten`, no error (PITFALLS §2). So every `heartbeatMs` this instance NOTIFYs its own id
+ * no `onlisten`, no error (docs/dependencies.md, "The `postgres` driver"). So every `heartbeatMs` this instance NOTIFYs its own id
  * through the normal pool (via the notifier); when none has come back for 3 intervals, the watchdog
  * throws the listener's `postgres()` instance away (`end({timeout: 0})`), builds a new one and
  * listens again. That recovered ~0.7 s after Postgres returned, where the library alone never did.
@@ -11,10 +11,10 @@
  * Every successful (re)LISTEN calls `onListen`, and the hub then re-reads every subscribed budget:
  * notifications sent while the connection was down are lost, the log is not.
  *
- * Direct to Postgres only: through a transaction pooler LISTEN receives nothing (PITFALLS §1).
+ * Direct to Postgres only: through a transaction pooler LISTEN receives nothing (docs/dependencies.md, "Postgres LISTEN/NOTIFY").
  */
 import postgres from 'postgres';
-import type { Metrics } from '../http/metrics.js';
+import type { Metrics } from '../metrics.js';
 import type { Logger } from '../log.js';
 
 /** application_name of the LISTEN connection, so operators (and fault tests) can find it. */

@@ -9,7 +9,7 @@ export interface Access {
 }
 
 /**
- * The budget and the caller's role, or the error PROTOCOL.md prescribes: 404 BUDGET_NOT_FOUND for a
+ * The budget and the caller's role, or the error the protocol prescribes (docs/protocol.md): 404 BUDGET_NOT_FOUND for a
  * missing or deleted budget, 403 NOT_PARTICIPANT for anyone who is not a participant right now.
  * `lock` takes the budget row lock, which every membership change also takes.
  */

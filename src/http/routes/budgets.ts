@@ -29,7 +29,7 @@ const lower = (id: string) => id.toLowerCase();
 const budgets = { tags: ['budgets'] };
 const records = { tags: ['records'] };
 
-/** Budget creation and every read of a budget (docs/protocol.md "Budgets and their records"). */
+/** Budget creation and every read of a budget (docs/protocol.md, "Budgets and their records"). */
 export async function budgetRoutes(fastify: FastifyInstance, { membership, reads }: Services): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
 

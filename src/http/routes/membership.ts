@@ -23,7 +23,7 @@ const tags = ['membership'];
 /** A budget-scoped route with a body: 403/404 of the budget, and the body's own refusals. */
 const IN_BUDGET_WITH_BODY = [...new Set([...IN_BUDGET, ...WITH_BODY])];
 
-/** Invites, joining, leaving, removal and ownership (docs/protocol.md "Membership"). */
+/** Invites, joining, leaving, removal and ownership (docs/protocol.md, "Membership"). */
 export async function membershipRoutes(fastify: FastifyInstance, { membership }: Services): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
 

@@ -1,5 +1,5 @@
 /**
- * `GET /sync`, the socket (PROTOCOL.md "The socket").
+ * `GET /sync`, the socket (docs/protocol.md, "The socket").
  *
  * The token is checked by the app's onRequest hook (src/http/auth.ts) BEFORE the upgrade, from the
  * Authorization header or the browser subprotocol pair `budget-sync.v1, bearer.<token>`: a bad
@@ -8,7 +8,7 @@
  *
  * Frames larger than WS_MAX_PAYLOAD_BYTES are refused by `ws` itself with close 1009. fastify's
  * close runs the custom preClose, which closes every socket with 1001 (the plugin's default sends
- * no code, which clients see as 1005; PITFALLS §3).
+ * no code, which clients see as 1005; docs/dependencies.md, "WebSockets").
  */
 import { SOCKET_PROTOCOL } from '@budget-sync/protocol';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -17,16 +17,13 @@ import type { Duplex } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import websocket from '@fastify/websocket';
 import type { WebSocket } from 'ws';
-import type { RoutePlugin } from '../http/app.js';
-import { originAllowed } from '../http/cors.js';
-import { AppError } from '../errors/app-error.js';
-import type { Services } from '../http/services.js';
-import type { Sockets } from './sockets.js';
+import { AppError } from '../../errors/app-error.js';
+import { DRAIN_GRACE_MS, type Sockets } from '../../realtime/sockets.js';
+import type { RoutePlugin } from '../app.js';
+import { originAllowed } from '../cors.js';
+import type { Services } from '../services.js';
 
 const isUpgrade = (req: FastifyRequest) => req.headers.upgrade?.toLowerCase() === 'websocket';
-
-/** How long sockets get to finish the close handshake at shutdown before they are cut. */
-export const DRAIN_GRACE_MS = 2000;
 
 /** An upgrade request not turned into a socket by then (refused, wrong path, stalled) is cut. */
 const UPGRADE_TIMEOUT_MS = 10_000;

@@ -107,23 +107,57 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  /** Set by the real-time side: reads `pg_notification_queue_usage()` when metrics are scraped. */
-  notifyQueueProbe: (() => Promise<number>) | undefined;
   readonly notifyQueueUsage = new Gauge({
     name: 'pg_notification_queue_usage',
     help: 'Fraction of the cluster-wide NOTIFY queue in use (alert above 0.1: a stuck listener pins it).',
     registers: [this.registry],
     collect: async () => {
-      if (!this.notifyQueueProbe) return;
+      if (!this.probes.notifyQueueUsage) return;
       try {
-        this.notifyQueueUsage.set(await this.notifyQueueProbe());
+        this.notifyQueueUsage.set(await this.probes.notifyQueueUsage());
       } catch {
         // Database unreachable: keep the last value; readyz reports the outage.
       }
     },
   });
 
-  constructor() {
+  /**
+   * `notifyQueueUsage` reads `pg_notification_queue_usage()`; it runs when metrics are scraped, and a
+   * failure (database down) keeps the last value.
+   */
+  constructor(private readonly probes: { notifyQueueUsage?: () => Promise<number> } = {}) {
     collectDefaultMetrics({ register: this.registry });
+  }
+
+  /**
+   * prom-client validates and hashes a label object on every call (~3% of a one-event push's
+   * CPU in the profile of docs/benchmarks/2026-12-07.md, four calls a request); the hot counters
+   * keep their children per label set instead.
+   */
+  private readonly children = new Map<string, { inc(n?: number): void; observe(v: number): void }>();
+
+  private child(key: string, make: () => { inc(n?: number): void } | { observe(v: number): void }) {
+    let c = this.children.get(key);
+    if (!c) {
+      c = make() as { inc(n?: number): void; observe(v: number): void };
+      this.children.set(key, c);
+    }
+    return c;
+  }
+
+  /** A finished HTTP request (the onResponse hook). */
+  requestDone(method: string, route: string, status: number, seconds: number): void {
+    this.child(`r ${method} ${route} ${status}`, () => this.httpRequests.labels(method, route, String(status))).inc();
+    this.child(`d ${method} ${route}`, () => this.httpDuration.labels(method, route)).observe(seconds);
+  }
+
+  /** A pushed batch reached the database, written along `path` (the Processor's PushObserver). */
+  batchWritten(path: string): void {
+    this.child(`b ${path}`, () => this.pushBatches.labels(path)).inc();
+  }
+
+  /** The results of a push, counted by status. */
+  pushed(results: readonly { status: string }[]): void {
+    for (const r of results) this.child(`p ${r.status}`, () => this.pushEvents.labels(r.status)).inc();
   }
 }

@@ -1,4 +1,4 @@
-import type { Sql } from './sql.js';
+import type { Sql } from '../../src/db/sql.js';
 
 /**
  * A normalised description of the public schema, read from the catalog: tables and columns,
