@@ -1,12 +1,14 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
-import swagger from '@fastify/swagger';
+import { Type } from '@sinclair/typebox';
 import { proxyTrust } from '../config/load.js';
 import { AppError } from '../errors/app-error.js';
 import { registerAuth } from './auth.js';
 import { registerCors } from './cors.js';
 import { frameworkErrors, registerErrorHandlers } from './errors.js';
+import { registerOpenApi } from './openapi.js';
+import { buildSerializer } from './serializer.js';
 import { budgetRoutes } from './routes/budgets.js';
 import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
@@ -39,6 +41,8 @@ export async function buildApp(services: Services, plugins: RoutePlugin[] = []):
     // Uids may be 128 characters (fastify's default limit is 100); bad URLs get our envelope.
     routerOptions: { maxParamLength: 200 },
     frameworkErrors,
+    // Answers are written by their response schemas (see serializer.ts).
+    schemaController: { compilersFactory: { buildSerializer } },
   });
   // An empty body with a JSON content type (common from HTTP clients on DELETE/POST without a body)
   // means "no body", not malformed JSON.
@@ -51,17 +55,7 @@ export async function buildApp(services: Services, plugins: RoutePlugin[] = []):
   app.setValidatorCompiler(validatorCompiler);
   registerErrorHandlers(app);
 
-  await app.register(swagger, {
-    openapi: {
-      info: {
-        title: 'budget-sync',
-        version: '1',
-        description: 'Real-time sync server for offline-first budgeting apps. See docs/protocol.md.',
-      },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'Firebase ID token' } } },
-      security: [{ bearer: [] }],
-    },
-  });
+  await registerOpenApi(app);
 
   // Security headers on every answer (nosniff among them). An API answers JSON, never a page:
   // nothing in an answer may load or run, nor be framed.
@@ -94,6 +88,19 @@ export async function buildApp(services: Services, plugins: RoutePlugin[] = []):
     await app.register(async (scope) => routes(scope, services));
   }
 
-  app.get('/openapi.json', { config: { auth: false, rateLimit: false }, schema: { hide: true } }, async () => app.swagger());
+  app.get(
+    '/openapi.json',
+    {
+      config: { auth: false, rateLimit: false },
+      schema: {
+        operationId: 'getOpenApiDocument',
+        summary: 'This document',
+        tags: ['operations'],
+        security: [],
+        response: { 200: Type.Object({}, { additionalProperties: true, description: 'OpenAPI 3.0 document' }) },
+      },
+    },
+    async () => app.swagger(),
+  );
   return app;
 }

@@ -3,6 +3,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 import { AppError } from '../errors/app-error.js';
 import { bearerToken } from './auth.js';
 import { registerErrorHandlers } from './errors.js';
+import { errors, registerComponents } from './responses.js';
 import type { Services } from './services.js';
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
@@ -14,7 +15,19 @@ const digest = (s: string) => createHash('sha256').update(s).digest();
  */
 export function metricsEndpoint(app: FastifyInstance, { config, metrics }: Services): void {
   const expected = config.METRICS_TOKEN === undefined ? undefined : digest(config.METRICS_TOKEN);
-  app.get('/metrics', { config: { auth: false, rateLimit: false }, schema: { hide: true } }, async (req, reply) => {
+  const schema = {
+    tags: ['operations'],
+    operationId: 'getMetrics',
+    summary: 'Prometheus metrics',
+    description:
+      'No user token. The operator may require its own bearer token (METRICS_TOKEN; 401 without it) or serve this on an internal port only (METRICS_PORT; then 404 here).',
+    security: [],
+    response: {
+      200: { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } },
+      ...errors(401, 500),
+    },
+  };
+  app.get('/metrics', { config: { auth: false, rateLimit: false }, schema }, async (req, reply) => {
     if (expected && !timingSafeEqual(digest(bearerToken(req) ?? ''), expected)) {
       void reply.header('www-authenticate', 'Bearer');
       throw new AppError('UNAUTHENTICATED', 'scraping /metrics needs the METRICS_TOKEN bearer token');
@@ -36,6 +49,7 @@ export async function buildMetricsApp(services: Services): Promise<FastifyInstan
     forceCloseConnections: true,
   });
   registerErrorHandlers(app);
+  registerComponents(app);
   metricsEndpoint(app, services);
   return app;
 }

@@ -1,9 +1,17 @@
-import type { CreateBudgetRequest, PushRequest } from '@budget-sync/protocol';
+import type {
+  ConfirmPhotoRequest,
+  CreateBudgetRequest,
+  CreateInviteRequest,
+  PushRequest,
+  TransferOwnershipRequest,
+  UpdateUserRequest,
+} from '@budget-sync/protocol';
 import { type Static, Type } from '@sinclair/typebox';
 import { DateString, LIMITS, Text, UserId, Uuid, When } from '../protocol/primitives.js';
+import { PushEnvelope } from '../protocol/socket.js';
 import { assertSameType } from '../protocol/same-type.js';
 
-/** Route schemas shared by several routes; they also make up the OpenAPI document. */
+/** The routes' path parameters, queries and bodies; with responses.ts they make up the OpenAPI document. */
 export const BudgetParams = Type.Object({ budgetId: Uuid });
 export const PageQuery = Type.Object({
   key: Type.Optional(Uuid),
@@ -27,11 +35,9 @@ export const CreateBudgetBody = Type.Object(
   },
   { additionalProperties: false },
 );
+/** The envelope of the socket's `push` without its `type` and `id`: events are checked one by one. */
 export const PushBody = Type.Object(
-  {
-    events: Type.Array(Type.Unknown(), { minItems: 1, maxItems: LIMITS.batch }),
-    mode: Type.Optional(Type.Union([Type.Literal('stopOnError'), Type.Literal('independent')])),
-  },
+  { events: PushEnvelope.properties.events, mode: PushEnvelope.properties.mode },
   { additionalProperties: false },
 );
 // The bodies are the protocol package's request types (a push's events are checked one by one).
@@ -46,22 +52,6 @@ export const InviteBody = Type.Object(
   { additionalProperties: false },
 );
 export const InviteParams = Type.Object({ budgetId: Uuid, inviteId: Uuid });
-export const InviteCreated = Type.Object({
-  token: Type.String({ description: 'Shown only here, once; the server keeps only its hash.' }),
-  expiresAt: Type.Integer({ description: 'epoch ms' }),
-});
-export const InviteList = Type.Object({
-  invites: Type.Array(
-    Type.Object({
-      id: Type.String({ format: 'uuid' }),
-      createdBy: UserId,
-      createdAt: Type.Integer({ description: 'epoch ms' }),
-      expiresAt: Type.Integer({ description: 'epoch ms' }),
-      maxUses: Type.Union([Type.Integer(), Type.Null()]),
-      uses: Type.Integer(),
-    }),
-  ),
-});
 export const UserBody = Type.Object(
   {
     firstName: Type.Optional(Type.Union([Text(0, 100), Type.Null()])),
@@ -71,3 +61,18 @@ export const UserBody = Type.Object(
   },
   { additionalProperties: false },
 );
+export const OwnerBody = Type.Object({ userId: UserId }, { additionalProperties: false });
+/** Longer than any key this server hands out (`pending/` + a percent-encoded 128-char uid + a uuid). */
+export const ConfirmBody = Type.Object({ key: Type.String({ minLength: 1, maxLength: 1024 }) }, { additionalProperties: false });
+/**
+ * `type` is any string here so an unlisted one answers PHOTO_TYPE_NOT_ALLOWED, not a schema error;
+ * `size` above 5 MiB likewise answers PHOTO_TOO_LARGE.
+ */
+export const UploadQuery = Type.Object({
+  type: Type.String({ minLength: 1, maxLength: 255 }),
+  size: Type.Integer({ minimum: 1, description: 'bytes' }),
+});
+assertSameType<Static<typeof InviteBody>, CreateInviteRequest>(true);
+assertSameType<Static<typeof OwnerBody>, TransferOwnershipRequest>(true);
+assertSameType<Static<typeof UserBody>, UpdateUserRequest>(true);
+assertSameType<Static<typeof ConfirmBody>, ConfirmPhotoRequest>(true);

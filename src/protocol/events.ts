@@ -1,11 +1,23 @@
 import { createHash } from 'node:crypto';
-import { CLIENT_EVENT_TYPES, type ClientEventType, type EventRef, type PushEventOf, SERVER_EVENT_TYPES } from '@budget-sync/protocol';
+import {
+  CLIENT_EVENT_TYPES,
+  type ClientEventType,
+  type EventRef,
+  type PushEvent as PushEventType,
+  type PushEventOf,
+  type PushRequest as PushRequestType,
+  SERVER_EVENT_TYPES,
+} from '@budget-sync/protocol';
 import { type Static, type TProperties, Type, type TSchema } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { AppError, type ErrorDetail } from '../errors/app-error.js';
 import type { ErrorCode } from '../errors/codes.js';
 import { DateString, LIMITS, Money, Text, Uuid, Version, When, isCalendarDate, isUuid, normaliseMoney } from './primitives.js';
+import { component, ref } from './components.js';
 import { assertSameType } from './same-type.js';
+
+/** `stopOnError` (the default) or `independent`. */
+export const PushModeSchema = Type.Union([Type.Literal('stopOnError'), Type.Literal('independent')]);
 
 const common = { eventId: Uuid, budgetId: Uuid, when: When };
 const type = <T extends ClientEventType>(t: T) => ({ eventType: Type.Literal(t) });
@@ -59,6 +71,47 @@ const TYPE_SCHEMAS = {
 // time: a field added, dropped or retyped on one side only fails `tsc`.
 type Schemas = typeof TYPE_SCHEMAS;
 assertSameType<{ [K in ClientEventType]: Static<Schemas[K]> }, { [K in ClientEventType]: PushEventOf<K> }>(true);
+
+/** The schema name of each pushed event type (the protocol package's interface names). */
+const NAMES: Record<ClientEventType, string> = {
+  'budget.edit': 'BudgetEditEvent',
+  'budget.delete': 'BudgetDeleteEvent',
+  'category.add': 'CategoryAddEvent',
+  'category.edit': 'CategoryEditEvent',
+  'category.delete': 'CategoryDeleteEvent',
+  'expense.add': 'ExpenseAddEvent',
+  'expense.edit': 'ExpenseEditEvent',
+  'expense.delete': 'ExpenseDeleteEvent',
+};
+/** The pushed events as named schemas, for the documents. */
+export const PUSH_EVENT_COMPONENTS = CLIENT_EVENT_TYPES.map((t) => component(NAMES[t], TYPE_SCHEMAS[t]));
+/** One pushed event, told apart by `eventType`. */
+export const PushEvent = component(
+  'PushEvent',
+  Type.Unsafe<PushEventType>({
+    oneOf: PUSH_EVENT_COMPONENTS.map((s) => ref(s)),
+    discriminator: {
+      propertyName: 'eventType',
+      mapping: Object.fromEntries(CLIENT_EVENT_TYPES.map((t) => [t, `#/components/schemas/${NAMES[t]}`])),
+    },
+  }),
+);
+/**
+ * `POST /events` and the socket's `push` as documented: the envelope the server checks (1..25
+ * events, the mode) with each event's own schema. The server checks each event on its own, after
+ * the envelope, so one bad event is a `rejected` result and not a refusal of the whole batch.
+ */
+export const PushRequest = component(
+  'PushRequest',
+  Type.Object(
+    {
+      events: Type.Array(ref(PushEvent), { minItems: 1, maxItems: LIMITS.batch }),
+      mode: Type.Optional(PushModeSchema),
+    },
+    { additionalProperties: false },
+  ),
+);
+assertSameType<Static<typeof PushRequest>, PushRequestType>(true);
 
 const CHECKERS = Object.fromEntries(Object.entries(TYPE_SCHEMAS).map(([k, s]) => [k, TypeCompiler.Compile(s)])) as unknown as {
   [K in ClientEventType]: ReturnType<typeof TypeCompiler.Compile>;

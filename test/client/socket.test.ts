@@ -7,6 +7,7 @@ import t from 'tap';
 import WS from 'ws';
 import { MemoryStore } from '../../packages/client/src/index.js';
 import type { WebSocketLike } from '../../packages/client/src/transport-socket.js';
+import { checkServerMessage, describe } from '../helpers/conformance.js';
 import { eventually, harness, localState, record, serverState, token } from './fixtures/support.js';
 
 /**
@@ -25,6 +26,8 @@ function socketClass(onIncoming?: (raw: string, socket: { terminate(): void }) =
       this.inner = new WS(url, protocols);
       this.inner.onopen = (e) => this.onopen?.(e);
       this.inner.onmessage = (e) => {
+        const mismatch = checkServerMessage(String(e.data));
+        if (mismatch) t.fail(describe(mismatch));
         if (onIncoming && !onIncoming(String(e.data), this)) return;
         this.onmessage?.(e);
       };

@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
 import type { Test } from 'tap';
 import { mintDevToken } from '../../src/auth/dev-verifier.js';
 import { loadConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
 import { createLogger } from '../../src/log.js';
 import { createServer, type Server } from '../../src/server.js';
+import { checkResponses, describe } from './conformance.js';
 import { createTestDb } from './db.js';
 
 export const TEST_SECRET = 'test-secret-0123456789';
@@ -34,5 +36,14 @@ export async function startTestServer(t: Test, env: Record<string, string> = {},
   const config = testConfig(env);
   const server = await createServer(config, createLogger(config), url);
   t.teardown(() => server.close());
+  conform(t, server.app);
   return { ...server, url };
+}
+
+/**
+ * Every answer of `app` is checked against docs/openapi.json; a mismatch fails `t`, the test that
+ * owns the server (and so the test whose request caused it). Call before the app is ready.
+ */
+export function conform(t: Test, app: FastifyInstance): void {
+  checkResponses(app, (m) => t.fail(describe(m)));
 }

@@ -219,10 +219,12 @@ t.test('an expired, a used-up and a revoked token answer exactly like an unknown
 
 t.test('the OpenAPI document describes both invite routes and their answers', async (t) => {
   const doc = json<{
-    paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema: unknown }> }> }>>;
+    paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema: { $ref?: string } }> }> }>>;
+    components: { schemas: Record<string, unknown> };
   }>(await ctx.api.req('GET', '/openapi.json', null));
   const listed = doc.paths['/budgets/{budgetId}/invites']?.get?.responses['200']?.content?.['application/json']?.schema;
-  t.match(listed, { properties: { invites: { type: 'array' } } }, 'GET lists invites');
+  t.equal(listed?.$ref, '#/components/schemas/InviteList', 'GET answers the InviteList component');
+  t.match(doc.components.schemas.InviteList, { properties: { invites: { type: 'array' } } }, 'GET lists invites');
   t.ok(doc.paths['/budgets/{budgetId}/invites/{inviteId}']?.delete?.responses['204'], 'DELETE answers 204');
   t.ok(doc.paths['/budgets/{budgetId}/invites']?.post?.responses['201'], 'POST answers 201');
 });

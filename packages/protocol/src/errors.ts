@@ -82,7 +82,12 @@ export interface WireError {
   details?: ErrorDetail[];
 }
 
+/** The `error` of an HTTP error response: a wire error with its HTTP status. */
+export interface HttpWireError extends WireError {
+  statusCode: number;
+}
+
 /** The body of every HTTP error response. */
 export interface ErrorBody {
-  error: WireError & { statusCode: number };
+  error: HttpWireError;
 }

@@ -5,6 +5,7 @@
  */
 export * from './errors.js';
 export * from './events.js';
+export * from './http.js';
 export * from './records.js';
 export * from './socket.js';
 export * from './values.js';

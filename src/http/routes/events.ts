@@ -1,19 +1,19 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { principal } from '../auth.js';
-import { EventsQuery, PushBody } from '../schemas.js';
+import { pushSchema, streamSchema } from './event-schemas.js';
 import type { Services } from '../services.js';
 
 /** Push (`POST /events`) and the ordered stream with long-poll (`GET /events`). */
 export async function eventRoutes(fastify: FastifyInstance, { processor, reads, waiter, config }: Services): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
 
-  app.post('/events', { schema: { body: PushBody } }, async (req) => {
+  app.post('/events', { schema: pushSchema }, async (req) => {
     const { events, mode } = req.body;
     return { events: await processor.push(events, principal(req).uid, mode ?? 'stopOnError') };
   });
 
-  app.get('/events', { schema: { querystring: EventsQuery } }, async (req, reply) => {
+  app.get('/events', { schema: streamSchema }, async (req, reply) => {
     const uid = principal(req).uid;
     const budgetId = req.query.budgetId.toLowerCase();
     const { key, count } = req.query;

@@ -1,21 +1,17 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { AppError } from '../../errors/app-error.js';
+import { ref } from '../../protocol/components.js';
 import type { PhotoStore } from '../../storage/photo-store.js';
 import { Photos } from '../../storage/photos.js';
 import type { RoutePlugin } from '../app.js';
 import { principal } from '../auth.js';
+import { AUTHENTICATED, PhotoResponse, PhotoUploadTicket, WITH_BODY, WITH_INPUT, errors } from '../responses.js';
+import { ConfirmBody, UploadQuery } from '../schemas.js';
 
-/** Longer than any key this server hands out (`pending/` + a percent-encoded 128-char uid + a uuid). */
-const ConfirmBody = Type.Object({ key: Type.String({ minLength: 1, maxLength: 1024 }) }, { additionalProperties: false });
-/**
- * `type` is any string here so an unlisted one answers PHOTO_TYPE_NOT_ALLOWED, not a schema error;
- * `size` above 5 MiB likewise answers PHOTO_TOO_LARGE.
- */
-const UploadQuery = Type.Object({
-  type: Type.String({ minLength: 1, maxLength: 255 }),
-  size: Type.Integer({ minimum: 1, description: 'bytes' }),
-});
+const tags = ['users'];
+/** Without S3 settings every photo route answers 503 STORAGE_NOT_CONFIGURED; the store may fail (502). */
+const STORAGE = [502, 503] as const;
 
 /**
  * Profile photos (docs/protocol.md, "Users"). `store` null (no S3_BUCKET): the routes exist but answer
@@ -41,26 +37,53 @@ export function photoRoutes(store: PhotoStore | null): RoutePlugin {
 
     app.get(
       '/user/photo-upload-url',
-      { schema: { querystring: UploadQuery, summary: 'Presigned PUT for a new profile photo' } },
+      {
+        schema: {
+          tags,
+          operationId: 'getPhotoUploadUrl',
+          summary: 'Presigned PUT for a new profile photo',
+          description: 'image/jpeg, image/png or image/webp, at most 5 MiB; the signature binds the type and the size.',
+          querystring: UploadQuery,
+          response: { 200: ref(PhotoUploadTicket), ...errors(...WITH_INPUT, ...STORAGE) },
+        },
+      },
       async (req) => enabled().uploadUrl(principal(req).uid, req.query.type, req.query.size),
     );
 
     // PUT /user/photo-upload-confirm is the alias kept for clients of the original service.
-    for (const [method, url] of [
-      ['POST', '/user/confirm-photo-upload'],
-      ['PUT', '/user/photo-upload-confirm'],
+    for (const [method, url, operationId] of [
+      ['POST', '/user/confirm-photo-upload', 'confirmPhotoUpload'],
+      ['PUT', '/user/photo-upload-confirm', 'confirmPhotoUploadAlias'],
     ] as const) {
       app.route({
         method,
         url,
-        schema: { body: ConfirmBody, summary: 'Make an uploaded object the profile photo' },
+        schema: {
+          tags,
+          operationId,
+          summary: method === 'POST' ? 'Make an uploaded object the profile photo' : 'The same as POST /user/confirm-photo-upload',
+          ...(method === 'PUT' ? { deprecated: true } : {}),
+          body: ConfirmBody,
+          response: { 200: ref(PhotoResponse), ...errors(...WITH_BODY, 404, ...STORAGE) },
+        },
         handler: async (req) => enabled().confirm(principal(req).uid, req.body.key),
       });
     }
 
-    app.delete('/user/profile-photo', { schema: { summary: 'Remove the profile photo' } }, async (req, reply) => {
-      await enabled().remove(principal(req).uid);
-      return reply.code(204).send();
-    });
+    app.delete(
+      '/user/profile-photo',
+      {
+        schema: {
+          tags,
+          operationId: 'deleteProfilePhoto',
+          summary: 'Remove the profile photo',
+          response: { 204: Type.Null({ description: 'Removed (also when there was none)' }), ...errors(...AUTHENTICATED, ...STORAGE) },
+        },
+      },
+      async (req, reply) => {
+        await enabled().remove(principal(req).uid);
+        return reply.code(204).send(null);
+      },
+    );
   };
 }
