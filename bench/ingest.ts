@@ -16,7 +16,7 @@
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { mintDevToken } from '../src/auth/dev-verifier.js';
-import { createSql, pgArray, type Sql } from '../src/db/sql.js';
+import { createSql, type Sql } from '../src/db/sql.js';
 import { BENCH_SECRET, JsonClient, type SummaryRow, benchDatabase, machine, startInstance, table, writeSummary } from './lib/env.js';
 
 const { values } = parseArgs({
@@ -90,9 +90,7 @@ async function measure(clients: number, step: (i: number) => Promise<number>, wr
 /** Events in the logs of the first `clients` targets' budgets. */
 async function eventsIn(sql: Sql, targets: Target[], clients: number): Promise<number> {
   const ids = targets.slice(0, clients).map((t) => t.budgetId);
-  const [row] = await sql<
-    { n: number }[]
-  >`SELECT coalesce(sum(last_sequence), 0)::bigint AS n FROM budgets WHERE id = ANY(${pgArray(ids)}::uuid[])`;
+  const [row] = await sql<{ n: number }[]>`SELECT coalesce(sum(last_sequence), 0)::bigint AS n FROM budgets WHERE id = ANY(${ids}::uuid[])`;
   return row?.n ?? 0;
 }
 
@@ -112,9 +110,9 @@ async function floorBatch(sql: Sql, t: Target, batch: number, savepoints = false
     // Pipelined in one round trip, lock first (as the processor sends them).
     const [[budget]] = await Promise.all([
       tx<{ id: string; last_sequence: number }[]>`
-        SELECT * FROM budgets WHERE id = ANY(${pgArray([t.budgetId])}::uuid[]) ORDER BY id FOR UPDATE`.execute(),
-      tx`SELECT budget_id FROM participants WHERE user_id = ${t.uid} AND budget_id = ANY(${pgArray([t.budgetId])}::uuid[])`.execute(),
-      tx`SELECT * FROM events WHERE event_id = ANY(${pgArray(events.map((e) => e.eventId))}::uuid[])`.execute(),
+        SELECT * FROM budgets WHERE id = ANY(${[t.budgetId]}::uuid[]) ORDER BY id FOR UPDATE`.execute(),
+      tx`SELECT budget_id FROM participants WHERE user_id = ${t.uid} AND budget_id = ANY(${[t.budgetId]}::uuid[])`.execute(),
+      tx`SELECT * FROM events WHERE event_id = ANY(${events.map((e) => e.eventId)}::uuid[])`.execute(),
     ]);
     const head = budget?.last_sequence ?? 0;
     const json = tx.unsafe(EXPENSE_JSON);

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { createVerifier } from './auth/create-verifier.js';
 import type { TokenVerifier } from './auth/verifier.js';
 import type { Config } from './config/schema.js';
+import { REQUEST_WAIT_MS } from './db/reconnect.js';
 import { type Sql, createSql } from './db/sql.js';
 import { type RoutePlugin, buildApp } from './http/app.js';
 import { Metrics } from './http/metrics.js';
@@ -41,7 +42,12 @@ export async function createServer(
   databaseUrl: string,
   overrides: { verifier?: TokenVerifier; plugins?: RoutePlugin[]; photoStore?: PhotoStore | null } = {},
 ): Promise<Server> {
-  const sql: Sql = createSql(databaseUrl, { max: config.DATABASE_POOL_MAX, applicationName: 'budget-sync' });
+  // While Postgres is unreachable, a request waits at most REQUEST_WAIT_MS for it, then answers 503.
+  const sql: Sql = createSql(databaseUrl, {
+    max: config.DATABASE_POOL_MAX,
+    applicationName: 'budget-sync',
+    outageWaitMs: REQUEST_WAIT_MS,
+  });
   const verifier = overrides.verifier ?? createVerifier(config);
   const metrics = new Metrics();
   const realtime = new Realtime({ config, databaseUrl, sql, metrics, log });

@@ -1,4 +1,4 @@
-import { type Sql, type TransactionSql, pgArray } from '../db/sql.js';
+import type { Sql, TransactionSql } from '../db/sql.js';
 import type { BudgetRow } from '../db/rows.js';
 import type { AppError } from '../errors/app-error.js';
 import {
@@ -124,9 +124,9 @@ export class Processor {
       // a removal committed by the holder we waited for.
       // `.execute()` sends in this order: a porsager query goes out when first awaited, and the
       // async readReceipts would otherwise send its query first, before the lock is taken.
-      const locked = tx<BudgetRow[]>`SELECT * FROM budgets WHERE id = ANY(${pgArray(budgetIds)}::uuid[]) ORDER BY id FOR UPDATE`.execute();
+      const locked = tx<BudgetRow[]>`SELECT * FROM budgets WHERE id = ANY(${budgetIds}::uuid[]) ORDER BY id FOR UPDATE`.execute();
       const members = tx<{ budget_id: string }[]>`
-        SELECT budget_id FROM participants WHERE user_id = ${actorId} AND budget_id = ANY(${pgArray(budgetIds)}::uuid[])`.execute();
+        SELECT budget_id FROM participants WHERE user_id = ${actorId} AND budget_id = ANY(${budgetIds}::uuid[])`.execute();
       const [budgetRows, memberRows, receipts] = await Promise.all([
         locked,
         members,
@@ -270,7 +270,7 @@ interface Receipt {
 }
 
 async function readReceipts(tx: TransactionSql, eventIds: string[]): Promise<Map<string, Receipt>> {
-  const rows = await tx<EventRow[]>`SELECT * FROM events WHERE event_id = ANY(${pgArray(eventIds)}::uuid[])`;
+  const rows = await tx<EventRow[]>`SELECT * FROM events WHERE event_id = ANY(${eventIds}::uuid[])`;
   return new Map(
     rows.map((r) => [
       r.event_id,

@@ -1,4 +1,4 @@
-import { type TransactionSql, pgArray } from '../db/sql.js';
+import type { TransactionSql } from '../db/sql.js';
 import type { AnyRecord } from '../protocol/records.js';
 import type { EventType, StreamEvent } from '../protocol/events.js';
 import type { CommittedPointer } from './changes.js';
@@ -101,7 +101,7 @@ export class StreamWriter {
     if (grown.length === 0) return;
     await tx`
       UPDATE budgets b SET last_sequence = v.seq
-      FROM unnest(${pgArray(grown.map((p) => p.budgetId))}::uuid[], ${pgArray(grown.map((p) => p.sequence))}::bigint[]) AS v(id, seq)
+      FROM unnest(${grown.map((p) => p.budgetId)}::uuid[], ${grown.map((p) => p.sequence)}::bigint[]) AS v(id, seq)
       WHERE b.id = v.id`;
   }
 }
