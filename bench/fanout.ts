@@ -8,7 +8,7 @@
  *
  * 1. Write throughput in the same run, 8 writers of single-event batches through the Processor:
  *    no NOTIFY (the floor), the coalesced after-commit notifier (what the server does), and NOTIFY
- *    inside the write transaction (what it avoids: PITFALLS §1).
+ *    inside the write transaction (what it avoids: docs/dependencies.md, "Postgres LISTEN/NOTIFY").
  * 2. Commit → delivery latency at 1k and then 10k connected sockets, `--rate` events/s in batches
  *    of `--batch`. The workload (seeded by `--seed`, the same every run):
  *    - small budgets of 2–5 devices each (uniform), the devices belonging to 1–3 users of the

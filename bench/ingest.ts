@@ -1,31 +1,60 @@
 /**
- * `npm run bench:ingest [-- --markdown] [--seconds 3] [--history 1000000] [--clients 1,4,16,32] [--batches 1,25]`
+ * `npm run bench:ingest [-- --markdown] [--seconds 3] [--history 1000000] [--clients 8]
+ *   [--batches 1,25] [--transports http,socket] [--repeat 1] [--floor pgbench|node|none]
+ *   [--profile DIR] [--server-dir DIR] [--json FILE]`
  *
- * Pushes expense.add events over HTTP (POST /events) with batch sizes 1 and 25 from 1–32 concurrent
- * clients (each its own budget, as devices of different households are), and prints events/s beside
- * the floor: the same SQL the processor runs for the same batch — the same transaction, locks,
- * savepoints and statements — sent straight to the same Postgres by a minimal client with the same
- * pool size, in the same run. So each figure is a ratio: what HTTP, auth, validation and JSON cost.
- * A last column runs the floor again with a savepoint around every event, one after the other (the
- * design variant the processor avoids), to show what those round trips cost.
- * Then it loads `--history` events (default 1,000,000) into the log and measures again: per-event cost
- * must not grow with history.
+ * Pushes expense.add events over HTTP (POST /events) and over the socket (`push` on /sync), batches
+ * of 1 and 25, from closed-loop clients (each its own budget, as devices of different households
+ * are), and prints for each cell events/s, the server's CPU per request and per event and
+ * Postgres's CPU per event, beside the floor: the processor's own statements for the same batch,
+ * sent by pgbench (PostgreSQL's C client) with the same clients to the same database
+ * (bench/ingest/floor.ts). Without pgbench it says so and runs the same statements from Node.
+ * CPU is read from /proc for the server process and the Postgres cluster, so it is not skewed by
+ * other work on a shared machine; events/s is, hence `--repeat` (the cells are interleaved).
+ * Then it loads `--history` events into the log and measures again: cost must not grow with history.
  * Every cell is checked against the database: the events counted must equal the growth of the
- * measured budgets' `last_sequence` over the window, or the run stops.
+ * measured budgets' heads over the window, or the run stops.
+ *
+ * `--profile DIR`: the server runs with --cpu-prof and every cell's profile is summarised by area
+ * and function (bench/lib/cpuprofile.ts). `--server-dir DIR`: run the server of another checkout
+ * (before/after comparisons from two worktrees, same bench, same floor).
  */
-import { randomUUID } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { mintDevToken } from '../src/auth/dev-verifier.js';
-import { createSql, type Sql } from '../src/db/sql.js';
-import { BENCH_SECRET, JsonClient, type SummaryRow, benchDatabase, machine, startInstance, table, writeSummary } from './lib/env.js';
+import { createSql } from '../src/db/sql.js';
+import { type Pusher, type Transport, httpPusher, socketPusher } from './ingest/clients.js';
+import { type Floor, findPgbench, nodeFloor, pgbenchFloor } from './ingest/floor.js';
+import { type Cell, measure, perSecond, pgUsPerEvent, serverMsPerRequest, serverUsPerEvent } from './ingest/measure.js';
+import { type Target, eventsIn, expenseAdd, loadHistory, randomTargets, seedTargets } from './ingest/seed.js';
+import { type Profile, report, summarise } from './lib/cpuprofile.js';
+import { InspectorProfiler } from './lib/inspector.js';
+import {
+  BENCH_SECRET,
+  type Instance,
+  type SummaryRow,
+  benchDatabase,
+  freePort,
+  machine,
+  startInstance,
+  table,
+  writeSummary,
+} from './lib/env.js';
 
 const { values } = parseArgs({
   options: {
     seconds: { type: 'string', default: '3' },
     history: { type: 'string', default: '1000000' },
     markdown: { type: 'boolean', default: false },
-    clients: { type: 'string', default: '1,4,16,32' },
+    clients: { type: 'string', default: '8' },
     batches: { type: 'string', default: '1,25' },
+    transports: { type: 'string', default: 'http,socket' },
+    repeat: { type: 'string', default: '1' },
+    floor: { type: 'string' },
+    profile: { type: 'string' },
+    'server-dir': { type: 'string' },
+    'pg-stats': { type: 'boolean', default: false },
     json: { type: 'string' },
   },
 });
@@ -34,197 +63,122 @@ const HISTORY = Number(values.history);
 const CLIENTS = values.clients.split(',').map(Number);
 const MAX_CLIENTS = Math.max(...CLIENTS);
 const BATCHES = values.batches.split(',').map(Number);
+const TRANSPORTS = values.transports.split(',') as Transport[];
+const REPEAT = Number(values.repeat);
 const POOL = 10;
+const PROFILE_DIR = values.profile ? path.resolve(values.profile) : undefined;
+const SERVER_DIR = values['server-dir'] ? path.resolve(values['server-dir']) : undefined;
 
-interface Target {
-  budgetId: string;
-  categoryId: string;
-  uid: string;
+/** A measured path of one cell: its repeats, and what it is compared with. */
+interface Row {
+  phase: 'empty' | 'history';
+  logSize: number;
+  batch: number;
+  clients: number;
+  path: string;
+  cells: Cell[];
 }
 
-const expenseAdd = (t: Target) => ({
-  eventId: randomUUID(),
-  eventType: 'expense.add',
-  budgetId: t.budgetId,
-  recordId: randomUUID(),
-  categoryId: t.categoryId,
-  date: '2025-05-06',
-  amount: '12.34',
-  note: 'bench',
-  when: Date.now(),
-});
-
-/**
- * Runs `clients` loops of `step` for SECONDS after a short warm-up; returns events per second.
- * `written` reads how many events the measured clients' budgets hold (the sum of their
- * `last_sequence`): its growth over the measured window must equal the count, so a figure the
- * database does not confirm is never printed.
- */
-async function measure(clients: number, step: (i: number) => Promise<number>, written: () => Promise<number>): Promise<number> {
-  let stop = Date.now() + 500;
-  const warm = Array.from({ length: clients }, async (_, i) => {
-    while (Date.now() < stop) await step(i);
-  });
-  await Promise.all(warm);
-  const before = await written();
-  let events = 0;
-  const started = Date.now();
-  stop = started + SECONDS * 1000;
-  await Promise.all(
-    Array.from({ length: clients }, async (_, i) => {
-      while (Date.now() < stop) {
-        // Not `events += await step(i)`: that reads `events` before the await and stores the stale
-        // value plus n after it, so concurrent loops overwrite each other's counts — N clients were
-        // counted as about one, which made throughput look as if it fell with every added writer.
-        const n = await step(i);
-        events += n;
-      }
-    }),
-  );
-  const elapsed = Date.now() - started;
-  const grew = (await written()) - before;
-  if (grew !== events) throw new Error(`counted ${events} events in ${clients} clients but their budgets' logs grew by ${grew}`);
-  return (events / elapsed) * 1000;
-}
-
-/** Events in the logs of the first `clients` targets' budgets. */
-async function eventsIn(sql: Sql, targets: Target[], clients: number): Promise<number> {
-  const ids = targets.slice(0, clients).map((t) => t.budgetId);
-  const [row] = await sql<{ n: number }[]>`SELECT coalesce(sum(last_sequence), 0)::bigint AS n FROM budgets WHERE id = ANY(${ids}::uuid[])`;
-  return row?.n ?? 0;
-}
-
-const EXPENSE_JSON = `jsonb_build_object('id', r.id, 'budgetId', r.budget_id, 'categoryId', r.category_id, 'date', to_char(r.date, 'YYYY-MM-DD'),
-  'amount', r.amount::text, 'note', r.note, 'createdBy', r.created_by, 'version', r.version, 'createdAt', r.created_at, 'updatedAt', r.updated_at)`;
-
-/**
- * The processor's statements for a batch of expense.add events (src/sync/processor.ts and
- * apply-event.ts), without HTTP, auth or validation. With `savepoints`, the design variant that
- * sends the events one after the other, each in its own savepoint (two round trips per event), for
- * comparison.
- */
-async function floorBatch(sql: Sql, t: Target, batch: number, savepoints = false): Promise<number> {
-  const events = Array.from({ length: batch }, () => expenseAdd(t));
-  const now = Date.now();
-  await sql.begin(async (tx) => {
-    // Pipelined in one round trip, lock first (as the processor sends them).
-    const [[budget]] = await Promise.all([
-      tx<{ id: string; last_sequence: number }[]>`
-        SELECT * FROM budgets WHERE id = ANY(${[t.budgetId]}::uuid[]) ORDER BY id FOR UPDATE`.execute(),
-      tx`SELECT budget_id FROM participants WHERE user_id = ${t.uid} AND budget_id = ANY(${[t.budgetId]}::uuid[])`.execute(),
-      tx`SELECT * FROM events WHERE event_id = ANY(${events.map((e) => e.eventId)}::uuid[])`.execute(),
-    ]);
-    const head = budget?.last_sequence ?? 0;
-    const json = tx.unsafe(EXPENSE_JSON);
-    // The batch's last event also writes the budget's head (no separate UPDATE after the loop).
-    const statement = (q: typeof tx, e: ReturnType<typeof expenseAdd>, seq: number, last: boolean) => q`
-      WITH r AS (
-        INSERT INTO expenses (id, budget_id, category_id, date, amount, note, created_by, version, created_at, updated_at)
-        SELECT ${e.recordId}, ${e.budgetId}, c.id, ${e.date}, ${e.amount}, ${e.note}, ${t.uid}, 1, ${now}, ${now}
-        FROM categories c WHERE c.id = ${e.categoryId} AND c.budget_id = ${e.budgetId} AND NOT c.deleted
-        ON CONFLICT (id) DO NOTHING RETURNING *),
-      ${last ? q`head AS (UPDATE budgets SET last_sequence = ${seq} WHERE id = ${e.budgetId} AND EXISTS (SELECT 1 FROM r)),` : q``}
-      logged AS (
-        INSERT INTO events (budget_id, sequence, event_id, event_type, record_id, actor_id, client_when, server_time, version, record, extra, fingerprint)
-        SELECT ${e.budgetId}, ${seq}, ${e.eventId}, ${e.eventType}, ${e.recordId}, ${t.uid}, ${e.when}, ${now},
-               r.version, ${json}, NULL::jsonb, ${'fingerprint-of-the-event-000000'}
-        FROM r)
-      SELECT r.*, ${json} AS record, NULL::uuid[] AS cascade_ids FROM r`;
-    if (savepoints) {
-      for (const [i, e] of events.entries())
-        await tx.savepoint((sp) => statement(sp as typeof tx, e, head + i + 1, i === events.length - 1));
-    } else {
-      // All of the batch's statements in one round trip, as the processor's pipeline sends them.
-      await Promise.all(events.map((e, i) => statement(tx, e, head + i + 1, i === events.length - 1).execute()));
-    }
-  });
-  return batch;
-}
-
-/** Budgets and categories created straight in SQL, each owned by its own user. */
-async function seedTargets(sql: Sql, n: number, prefix: string): Promise<Target[]> {
-  const now = Date.now();
-  const targets = Array.from({ length: n }, (_, i) => ({ budgetId: randomUUID(), categoryId: randomUUID(), uid: `${prefix}${i}` }));
-  for (const t of targets) {
-    await sql`INSERT INTO users (id, created_at, updated_at) VALUES (${t.uid}, ${now}, ${now}) ON CONFLICT DO NOTHING`;
-    await sql`INSERT INTO budgets (id, title, owner_id, created_by, created_at, updated_at) VALUES (${t.budgetId}, 'bench', ${t.uid}, ${t.uid}, ${now}, ${now})`;
-    await sql`INSERT INTO participants (budget_id, user_id, role, joined_at) VALUES (${t.budgetId}, ${t.uid}, 'owner', ${now})`;
-    await sql`INSERT INTO categories (id, budget_id, name, allocate, created_by, created_at, updated_at)
-              VALUES (${t.categoryId}, ${t.budgetId}, 'c', '100.00', ${t.uid}, ${now}, ${now})`;
-  }
-  return targets;
-}
-
-/** Appends `total` synthetic events spread over the budgets, continuing their sequences. */
-async function loadHistory(sql: Sql, budgets: string[], total: number): Promise<void> {
-  const per = Math.ceil(total / budgets.length);
-  for (const id of budgets) {
-    await sql.begin(async (tx) => {
-      const [head] = await tx<{ s: number }[]>`SELECT last_sequence AS s FROM budgets WHERE id = ${id} FOR UPDATE`;
-      const from = head?.s ?? 0;
-      await tx`
-        INSERT INTO events (budget_id, sequence, event_id, event_type, record_id, actor_id, client_when, server_time, version, record, fingerprint)
-        SELECT ${id}, ${from}::bigint + g, gen_random_uuid(), 'expense.edit', gen_random_uuid()::text, 'history', 0, 0, g,
-               '{"note":"history row of realistic size, about two hundred bytes of record json"}'::jsonb, 'h'
-        FROM generate_series(1, ${per}::int) g`;
-      await tx`UPDATE budgets SET last_sequence = ${from + per} WHERE id = ${id}`;
-    });
-  }
-  await sql`VACUUM ANALYZE events`;
-  // The load itself wrote ~0.5 GB of WAL: without a checkpoint here, the one it triggers runs
-  // during the measured cells and charges the load's I/O to them.
-  await sql`CHECKPOINT`;
-}
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const fmt = (x: number, digits = 0) =>
+  Number.isFinite(x) ? x.toLocaleString('en', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : 'n/a';
+const rate = (r: Row) => mean(r.cells.map(perSecond));
+const spread = (r: Row) => {
+  const xs = r.cells.map(perSecond);
+  return xs.length > 1 ? ` (${fmt(Math.min(...xs))}–${fmt(Math.max(...xs))})` : '';
+};
+const cpuMean = (r: Row, f: (c: Cell) => number) => mean(r.cells.map(f));
 
 async function main(): Promise<void> {
   const started = Date.now();
-  const db = await benchDatabase();
+  const pgbench = values.floor === 'node' || values.floor === 'none' ? undefined : await findPgbench();
+  const floorKind = values.floor === 'none' ? 'none' : pgbench ? 'pgbench' : 'node';
+  if (values.floor === 'pgbench' && !pgbench)
+    throw new Error('--floor pgbench: no pgbench found (PGBENCH, PATH, /usr/lib/postgresql/*/bin)');
+  if (floorKind === 'node') {
+    process.stderr.write('pgbench not found (PGBENCH, PATH, /usr/lib/postgresql/*/bin): the floor is the same statements sent from Node\n');
+  }
+  // --pg-stats: Postgres's own account of each cell's statements (pg_stat_statements).
+  const db = await benchDatabase(values['pg-stats'] ? { shared_preload_libraries: 'pg_stat_statements' } : {});
   const admin = createSql(db.url, { max: 2 });
-  const floorSql = createSql(db.url, { max: POOL });
-  const server = await startInstance(db.url, { DATABASE_POOL_MAX: String(POOL) });
-  const rows: (string | number)[][] = [];
+  if (values['pg-stats']) await admin`CREATE EXTENSION IF NOT EXISTS pg_stat_statements`;
+  if (PROFILE_DIR) await fs.mkdir(PROFILE_DIR, { recursive: true });
+  const rows: Row[] = [];
+  let server: Instance | undefined;
+  let floor: Floor | undefined;
+  let profiler: InspectorProfiler | undefined;
   try {
-    const serverTargets = await seedTargets(admin, MAX_CLIENTS, 'server-');
-    const floorTargets = await seedTargets(admin, MAX_CLIENTS, 'floor-');
-    const clients = serverTargets.map((t) => new JsonClient(server.port, mintDevToken(BENCH_SECRET, t.uid, { ttlSeconds: 86400 })));
+    const serverTargets = await seedTargets(admin, randomTargets(MAX_CLIENTS, 'server-'));
+    const floorTargets = await seedTargets(admin, randomTargets(MAX_CLIENTS, 'floor-'));
+    floor =
+      floorKind === 'pgbench'
+        ? await pgbenchFloor(pgbench as string, db.url, floorTargets)
+        : floorKind === 'node'
+          ? nodeFloor(createSql(db.url, { max: POOL }), floorTargets)
+          : undefined;
+    const cpu = { dataDir: db.dataDir };
+    const tokens = serverTargets.map((t) => mintDevToken(BENCH_SECRET, t.uid, { ttlSeconds: 86400 }));
+    const written = (targets: Target[], c: number) => () =>
+      eventsIn(
+        admin,
+        targets.slice(0, c).map((t) => t.budgetId),
+      );
 
-    const run = async (phase: string, batches: number[], clientCounts: number[]) => {
+    const inspectPort = PROFILE_DIR ? await freePort() : undefined;
+    const startServer = () =>
+      startInstance(db.url, { DATABASE_POOL_MAX: String(POOL) }, inspectPort ? [`--inspect=127.0.0.1:${inspectPort}`] : [], SERVER_DIR);
+    server = await startServer();
+    profiler = inspectPort ? await InspectorProfiler.connect(inspectPort) : undefined;
+
+    const run = async (phase: Row['phase'], clientCounts: number[]) => {
       const [counted] = await admin<{ n: number }[]>`SELECT count(*)::int AS n FROM events`;
-      const n = counted?.n ?? 0;
-      for (const batch of batches) {
+      const logSize = counted?.n ?? 0;
+      for (const batch of BATCHES) {
         for (const c of clientCounts) {
-          const http = await measure(
-            c,
-            async (i) => {
-              const t = serverTargets[i] as Target;
-              const res = await (clients[i] as JsonClient).request<{ events: { status: string }[] }>('POST', '/events', {
-                events: Array.from({ length: batch }, () => expenseAdd(t)),
-              });
-              if (res.status !== 200 || res.json.events.some((e) => e.status !== 'accepted')) throw new Error(`push failed: ${res.status}`);
-              return batch;
-            },
-            () => eventsIn(admin, serverTargets, c),
-          );
-          const floorWritten = () => eventsIn(admin, floorTargets, c);
-          const floor = await measure(c, (i) => floorBatch(floorSql, floorTargets[i] as Target, batch), floorWritten);
-          const variant =
-            phase === 'empty' ? await measure(c, (i) => floorBatch(floorSql, floorTargets[i] as Target, batch, true), floorWritten) : NaN;
-          rows.push([
-            phase,
-            n.toLocaleString('en'),
-            batch,
-            c,
-            Math.round(http),
-            Math.round(floor),
-            `${Math.round((http / floor) * 100)}%`,
-            Number.isNaN(variant) ? '—' : Math.round(variant),
-          ]);
-          process.stderr.write(`${rows.at(-1)?.join('  ')}\n`);
+          const row = (p: string): Row => ({ phase, logSize, batch, clients: c, path: p, cells: [] });
+          const mine = TRANSPORTS.map((t) => ({ t, row: row(t === 'http' ? 'POST /events' : 'socket push') }));
+          const floorRow = floor ? row(floor.name) : undefined;
+          for (let r = 0; r < REPEAT; r++) {
+            for (const { t, row: out } of mine) {
+              const s = server as Instance;
+              let profile: unknown;
+              if (values['pg-stats']) await admin`SELECT pg_stat_statements_reset()`;
+              const pushers: Pusher[] = await Promise.all(
+                serverTargets
+                  .slice(0, c)
+                  .map((_, i) => (t === 'http' ? httpPusher(s.port, tokens[i] as string) : socketPusher(s.port, tokens[i] as string))),
+              );
+              const cell = await measure(
+                c,
+                batch,
+                SECONDS,
+                (i) => (pushers[i] as Pusher).push(Array.from({ length: batch }, () => expenseAdd(serverTargets[i] as Target))),
+                written(serverTargets, c),
+                { ...cpu, serverPid: s.child.pid },
+                profiler && r === 0 ? aroundWith(profiler, (p) => (profile = p)) : undefined,
+              );
+              for (const p of pushers) p.close();
+              out.cells.push(cell);
+              if (PROFILE_DIR && profile) {
+                const file = path.join(PROFILE_DIR, `${phase}-b${batch}-c${c}-${t}.cpuprofile`);
+                await fs.writeFile(file, JSON.stringify(profile));
+                process.stderr.write(`\n${file}\n${report(summarise(profile as Profile), 30, cell.requests)}\n`);
+              }
+              if (values['pg-stats']) process.stderr.write(await statements(admin, cell.requests));
+              process.stderr.write(`${line(out, cell)}\n`);
+            }
+            if (floor && floorRow) {
+              const cell = await floor.run(batch, c, SECONDS, written(floorTargets, c), cpu);
+              floorRow.cells.push(cell);
+              process.stderr.write(`${line(floorRow, cell)}\n`);
+            }
+          }
+          rows.push(...mine.map((m) => m.row), ...(floorRow ? [floorRow] : []));
         }
       }
     };
 
-    await run('empty', BATCHES, CLIENTS);
+    await run('empty', CLIENTS);
     if (HISTORY > 0) {
       const t0 = Date.now();
       await loadHistory(
@@ -233,62 +187,120 @@ async function main(): Promise<void> {
         HISTORY,
       );
       process.stderr.write(`loaded ${HISTORY} history events in ${Date.now() - t0} ms\n`);
-      await run(
-        'history',
-        BATCHES,
-        CLIENTS.filter((c) => c >= 4),
-      );
+      await run('history', CLIENTS);
     }
-    for (const c of clients) c.close();
   } finally {
-    await server.stop();
-    await floorSql.end();
+    profiler?.close();
+    await server?.stop();
+    await floor?.close();
     await admin.end();
     await db.close();
   }
+  print(rows, floorKind, started);
+  await writeSummary(values.json, summary(rows));
+}
+
+/** The cell's statements by Postgres's execution time, per request (pg_stat_statements). */
+async function statements(sql: ReturnType<typeof createSql>, requests: number): Promise<string> {
+  const rows = await sql<{ calls: number; ms: number; rows: number; query: string }[]>`
+    SELECT calls::float8 AS calls, total_exec_time AS ms, rows::float8 AS rows, query FROM pg_stat_statements
+    WHERE calls > ${Math.floor(requests / 20)} ORDER BY total_exec_time DESC LIMIT 15`;
+  const lines = rows.map(
+    (r) =>
+      `${(r.calls / requests).toFixed(2).padStart(6)} calls/req ${((r.ms * 1000) / r.calls).toFixed(0).padStart(6)} µs/call ${((r.ms * 1000) / requests).toFixed(0).padStart(6)} µs/req  ${r.query.replace(/\s+/g, ' ').slice(0, 150)}`,
+  );
+  return `pg_stat_statements (execution time only; parse, plan, locks and commit are not in it):\n${lines.join('\n')}\n`;
+}
+
+const aroundWith = (p: InspectorProfiler, keep: (profile: unknown) => void) => ({
+  start: () => p.start(),
+  stop: async () => keep(await p.stop()),
+});
+
+const line = (r: Row, c: Cell) =>
+  [
+    r.phase,
+    `batch ${r.batch}`,
+    `${r.clients} clients`,
+    r.path,
+    `${fmt(perSecond(c))} ev/s`,
+    `server ${fmt(serverMsPerRequest(c), 2)} ms/req`,
+    `pg ${fmt(pgUsPerEvent(c))} µs/ev`,
+    `load ${c.load.toFixed(1)}`,
+  ].join('  ');
+
+function print(rows: Row[], floorKind: string, started: number): void {
+  const floorOf = (r: Row) =>
+    rows.find((f) => f.phase === r.phase && f.batch === r.batch && f.clients === r.clients && f.path.includes('floor'));
   const headers = [
     'phase',
     'events in log',
     'batch',
     'clients',
-    'HTTP events/s',
-    'floor events/s',
-    'HTTP / floor',
-    'floor with a savepoint per event',
+    'path',
+    'events/s',
+    'of floor',
+    'server CPU ms/request',
+    'server CPU µs/event',
+    'Postgres CPU µs/event',
   ];
-  process.stdout.write(`\nIngest: POST /events vs the same SQL sent straight to Postgres (pool ${POOL}, ${SECONDS} s per cell)\n`);
+  const body = rows.map((r) => {
+    const f = floorOf(r);
+    const isFloor = r === f;
+    return [
+      r.phase,
+      fmt(r.logSize),
+      r.batch,
+      r.clients,
+      r.path,
+      `${fmt(rate(r))}${spread(r)}`,
+      isFloor || !f ? '—' : `${Math.round((rate(r) / rate(f)) * 100)}%`,
+      isFloor ? '—' : fmt(cpuMean(r, serverMsPerRequest), 3),
+      isFloor ? '—' : fmt(cpuMean(r, serverUsPerEvent)),
+      fmt(cpuMean(r, pgUsPerEvent)),
+    ];
+  });
+  const loads = rows.flatMap((r) => r.cells.map((c) => c.load));
   process.stdout.write(
-    `machine: ${machine()}\ncommand: npm run bench:ingest -- --seconds ${SECONDS} --history ${HISTORY}${values.batches === '1,25' ? '' : ` --batches ${values.batches}`}${values.clients === '1,4,16,32' ? '' : ` --clients ${values.clients}`}\n\n`,
+    `\nIngest: expense.add over HTTP and the socket vs the ${floorKind === 'pgbench' ? 'same statements sent by pgbench' : floorKind === 'node' ? 'same statements sent from Node (no pgbench found)' : 'no floor'} (pool ${POOL}, ${SECONDS} s per cell, ${REPEAT} repeat(s) interleaved)\n`,
   );
-  process.stdout.write(`${table(headers, rows, values.markdown)}\n`);
+  const args = process.argv.slice(2).filter((a, i, all) => a !== '--json' && all[i - 1] !== '--json');
+  process.stdout.write(
+    `machine: ${machine()}; load average during the cells ${fmt(Math.min(...loads), 1)}–${fmt(Math.max(...loads), 1)}\ncommand: npm run bench:ingest${args.length ? ` -- ${args.join(' ')}` : ''}\n\n`,
+  );
+  process.stdout.write(`${table(headers, body, values.markdown)}\n`);
   process.stdout.write(`\ntotal ${Math.round((Date.now() - started) / 1000)} s\n`);
-  await writeSummary(values.json, summary(rows));
 }
 
-/** The combined table's rows: each cell against its floor, and the history cells against the empty log. */
-function summary(rows: (string | number)[][]): SummaryRow[] {
+/** The combined table's rows: each path against its floor, and the history cells against the empty log. */
+function summary(rows: Row[]): SummaryRow[] {
   const out: SummaryRow[] = [];
-  const empty = new Map<string, number>();
-  for (const [phase, , batch, clients, http, floor] of rows) {
-    const cell = `batch ${batch}, ${clients} clients`;
-    out.push({
-      benchmark: 'ingest',
-      measured: `POST /events, ${cell}${phase === 'history' ? `, ${HISTORY.toLocaleString('en')} events in log` : ''}`,
-      value: `${http} ev/s`,
-      against: 'the same SQL straight to Postgres',
-      againstValue: `${floor} ev/s`,
-      ratio: `${Math.round((Number(http) / Number(floor)) * 100)}%`,
-    });
-    if (phase === 'empty') empty.set(cell, Number(http));
-    else if (empty.has(cell)) {
-      const before = empty.get(cell) as number;
+  for (const r of rows) {
+    if (r.path.includes('floor')) continue;
+    const cell = `batch ${r.batch}, ${r.clients} clients`;
+    const history = r.phase === 'history' ? `, ${fmt(r.logSize)} events in log` : '';
+    const f = rows.find((x) => x.phase === r.phase && x.batch === r.batch && x.clients === r.clients && x.path.includes('floor'));
+    if (f) {
       out.push({
         benchmark: 'ingest',
-        measured: `per-event cost with ${HISTORY.toLocaleString('en')} events of history, ${cell}`,
-        value: `${http} ev/s`,
+        measured: `${r.path}, ${cell}${history}`,
+        value: `${fmt(rate(r))} ev/s, ${fmt(cpuMean(r, serverMsPerRequest), 3)} ms CPU/req`,
+        against: f.path.includes('pgbench')
+          ? 'pgbench: the same statements straight to Postgres'
+          : 'Node: the same statements straight to Postgres',
+        againstValue: `${fmt(rate(f))} ev/s`,
+        ratio: `${Math.round((rate(r) / rate(f)) * 100)}%`,
+      });
+    }
+    const empty = rows.find((x) => x.phase === 'empty' && x.batch === r.batch && x.clients === r.clients && x.path === r.path);
+    if (r.phase === 'history' && empty) {
+      out.push({
+        benchmark: 'ingest',
+        measured: `${r.path} with ${fmt(r.logSize)} events of history, ${cell}`,
+        value: `${fmt(rate(r))} ev/s`,
         against: 'the same cell on an empty log',
-        againstValue: `${before} ev/s`,
-        ratio: `${Math.round((Number(http) / before) * 100)}%`,
+        againstValue: `${fmt(rate(empty))} ev/s`,
+        ratio: `${Math.round((rate(r) / rate(empty)) * 100)}%`,
       });
     }
   }

@@ -1,6 +1,7 @@
 /**
  * `npm run bench [-- --markdown] [--full]`: every benchmark of the project on this machine — ingest
- * (POST /events beside the same SQL sent straight to Postgres, then with a large history) and
+ * (POST /events and socket pushes beside the same statements sent by pgbench, with the server's CPU
+ * per request and per event, then with a large history) and
  * fan-out (notifier vs in-transaction NOTIFY, commit → delivery latency at 1k and 10k sockets, RSS
  * per idle socket, a reconnect storm) — with defaults that take a few minutes, printed as one table.
  * `--full` uses the longer settings recorded in docs/benchmarks.md.
@@ -18,8 +19,8 @@ const BENCHES: [string, string, string[], string[]][] = [
   [
     'ingest',
     'bench/ingest.ts',
-    ['--seconds', '2', '--history', '300000', '--clients', '1,8,32'],
-    ['--seconds', '4', '--history', '1000000'],
+    ['--seconds', '3', '--history', '300000', '--clients', '8'],
+    ['--seconds', '5', '--history', '1000000', '--clients', '8,32', '--repeat', '2'],
   ],
   ['fanout', 'bench/fanout.ts', ['--seconds', '6', '--write-seconds', '3'], ['--seconds', '10']],
 ];

@@ -12,10 +12,12 @@ export function configTable(): string {
       description?: string;
       minimum?: number;
       maximum?: number;
+      secret?: boolean;
     };
     const type = s.anyOf ? s.anyOf.map((o) => `\`${String(o.const)}\``).join(' \\| ') : (s.type ?? 'string');
     const def = s.default === undefined ? '—' : `\`${String(s.default)}\``;
-    return `| \`${name}\` | ${type} | ${def} | ${(s.description ?? '').replace(/\|/g, '\\|')} |`;
+    const meaning = `${s.description ?? ''}${s.secret ? ' **Secret:** never printed, not even when invalid.' : ''}`;
+    return `| \`${name}\` | ${type} | ${def} | ${meaning.replace(/\|/g, '\\|')} |`;
   });
   return ['| setting | type | default | meaning |', '|---|---|---|---|', ...rows].join('\n');
 }
@@ -25,7 +27,7 @@ export function errorsMarkdown(): string {
   return [
     '# Error codes',
     '',
-    'Generated from `src/errors/codes.ts` by `npm run docs`; a test keeps the two in step. Codes are',
+    'Generated from `packages/protocol/src/errors.ts` by `npm run docs`; a test keeps the two in step. Codes are',
     'stable and never reused. HTTP errors answer `{"error": {"statusCode", "code", "message", "details?"}}`;',
     'push results carry `{"code", "message"}` in `error`; the socket sends `{"type": "error", "code", "message", "ref?"}`.',
     '',

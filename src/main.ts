@@ -41,6 +41,7 @@ async function main(): Promise<void> {
   database = await openDatabase(config, log);
   server = await createServer(config, log, database.url);
   await server.app.listen({ host: config.HOST, port: config.PORT, backlog: config.LISTEN_BACKLOG });
+  await server.metricsApp?.listen({ host: config.HOST, port: config.METRICS_PORT });
 }
 
 main().catch((err: unknown) => {

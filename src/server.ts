@@ -1,11 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import { createVerifier } from './auth/create-verifier.js';
+import { authMode } from './config/load.js';
 import type { TokenVerifier } from './auth/verifier.js';
 import type { Config } from './config/schema.js';
 import { REQUEST_WAIT_MS } from './db/reconnect.js';
 import { type Sql, createSql } from './db/sql.js';
 import { type RoutePlugin, buildApp } from './http/app.js';
 import { Metrics } from './http/metrics.js';
+import { buildMetricsApp } from './http/metrics-endpoint.js';
 import type { Services } from './http/services.js';
 import type { Logger } from './log.js';
 import { photoRoutes } from './http/routes/photos.js';
@@ -21,6 +23,8 @@ import { Users } from './sync/users.js';
 export interface Server {
   app: FastifyInstance;
   services: Services;
+  /** The METRICS_PORT listener (`/metrics` only), when that is set; the caller listens. */
+  metricsApp?: FastifyInstance;
   /** The sockets, the fan-out hub, the notifier and the LISTEN connection of this instance. */
   realtime: Realtime;
   /**
@@ -42,6 +46,12 @@ export async function createServer(
   databaseUrl: string,
   overrides: { verifier?: TokenVerifier; plugins?: RoutePlugin[]; photoStore?: PhotoStore | null } = {},
 ): Promise<Server> {
+  if (authMode(config) === 'dev') {
+    log.warn(
+      { host: config.HOST },
+      'dev auth mode: whoever knows DEV_AUTH_SECRET signs in as any user; for development only, never reachable from outside',
+    );
+  }
   // While Postgres is unreachable, a request waits at most REQUEST_WAIT_MS for it, then answers 503.
   const sql: Sql = createSql(databaseUrl, {
     max: config.DATABASE_POOL_MAX,
@@ -75,10 +85,12 @@ export async function createServer(
   };
   const socketRoute = realtime.attach(processor, verifier);
   const app = await buildApp(services, [socketRoute, photoRoutes(photoStore), ...(overrides.plugins ?? [])]);
+  const metricsApp = config.METRICS_PORT === undefined ? undefined : await buildMetricsApp(services);
   await realtime.start();
   return {
     app,
     services,
+    ...(metricsApp ? { metricsApp } : {}),
     realtime,
     close() {
       closing ??= stop();
@@ -102,6 +114,7 @@ export async function createServer(
       await realtime.drain();
       await app.close();
     } finally {
+      await metricsApp?.close();
       clearInterval(sweep);
       clearTimeout(grace);
       await realtime.close();

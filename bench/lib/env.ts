@@ -18,6 +18,8 @@ export const BENCH_SECRET = 'bench-secret-0123456789';
 
 export interface BenchDb {
   url: string;
+  /** The embedded cluster's data folder (undefined on DATABASE_URL's server). */
+  dataDir?: string;
   close(): Promise<void>;
 }
 
@@ -46,6 +48,7 @@ export async function benchDatabase(settings: Record<string, string> = {}): Prom
   await migrate(url);
   return {
     url,
+    ...(process.env.DATABASE_URL ? {} : { dataDir: dir }),
     async close() {
       await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => {});
       await admin.end();
@@ -66,9 +69,16 @@ export interface Instance {
  * `nodeArgs` go before the script, e.g. `['--cpu-prof', '--cpu-prof-dir', dir]` to profile an instance
  * (the profile is written when it exits after SIGTERM).
  */
-export async function startInstance(databaseUrl: string, env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<Instance> {
+export async function startInstance(
+  databaseUrl: string,
+  env: Record<string, string> = {},
+  nodeArgs: string[] = [],
+  /** The checkout whose server runs (default this one): before/after runs from two worktrees. */
+  cwd?: string,
+): Promise<Instance> {
   const port = await freePort();
   const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/main.ts'], {
+    cwd,
     env: {
       ...process.env,
       DATABASE_URL: databaseUrl,

@@ -5,7 +5,7 @@ import type { Principal } from './verifier.js';
 export const CLOCK_SKEW_SECONDS = 60;
 
 /**
- * The checks firebase-admin skips (PITFALLS §4): `exp` must be present, `iat` and `auth_time` must
+ * The checks firebase-admin skips (docs/dependencies.md, "firebase-admin"): `exp` must be present, `iat` and `auth_time` must
  * not lie in the future. Applied to every verifier's decoded claims, then mapped to a Principal.
  */
 export function principalFromClaims(claims: Record<string, unknown>, nowMs = Date.now()): Principal {

@@ -207,7 +207,7 @@ const UNAVAILABLE_CODES = new Set([
   'auth/invalid-credential',
 ]);
 /*
- * A failed cert fetch reaches us as `auth/argument-error` (PITFALLS §4): jsonwebtoken wraps the key-callback
+ * A failed cert fetch reaches us as `auth/argument-error` (docs/dependencies.md, "firebase-admin"): jsonwebtoken wraps the key-callback
  * error and the SDK maps it to INVALID_ARGUMENT with the inner message. Those messages start with the HTTP
  * client's prefixes below; claim errors start with "Firebase ID token …" (and may quote claim values, so a
  * token cannot smuggle one of these prefixes to the start of the message).

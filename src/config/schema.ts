@@ -1,14 +1,18 @@
 import { Type, type Static } from '@sinclair/typebox';
 
+/** The `dev` token secret everyone can read here: refused unless the server listens on loopback only. */
+export const DEFAULT_DEV_AUTH_SECRET = 'insecure-dev-secret-change-me';
+
 /**
  * Every setting the server reads, with its type, default and meaning. This schema is the single
  * source of truth: `src/config/load.ts` is the only reader of the environment, and the README's table
- * is generated from it (`npm run docs:config`; a test keeps them in step).
+ * is generated from it (`npm run docs`; a test keeps them in step). `secret: true` marks a setting
+ * whose value is never printed, not even when it is invalid.
  */
 export const ConfigSchema = Type.Object({
   NODE_ENV: Type.Union([Type.Literal('development'), Type.Literal('test'), Type.Literal('production')], {
     default: 'development',
-    description: '`production` refuses the `dev` auth mode and the embedded Postgres.',
+    description: '`production` refuses the `dev` and `emulator` auth modes and the embedded Postgres.',
   }),
   HOST: Type.String({ default: '127.0.0.1', description: 'Interface to listen on (`0.0.0.0` in containers).' }),
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000, description: 'HTTP and WebSocket port.' }),
@@ -18,6 +22,22 @@ export const ConfigSchema = Type.Object({
     description:
       "Pending connections the kernel queues for the port (capped by net.core.somaxconn). Node's 511 overflowed in a 5,000-socket reconnect storm: dropped handshakes wait 1, 3, 7 s for SYN retransmits.",
   }),
+  METRICS_PORT: Type.Optional(
+    Type.Integer({
+      minimum: 0,
+      maximum: 65535,
+      description:
+        'Serve `/metrics` on this port only — an internal listener on `HOST` — and not on `PORT`, so publishing the API does not publish metrics. Unset: `/metrics` is on `PORT`.',
+    }),
+  ),
+  METRICS_TOKEN: Type.Optional(
+    Type.String({
+      minLength: 16,
+      secret: true,
+      description:
+        'When set, `/metrics` answers only `Authorization: Bearer <METRICS_TOKEN>` (Prometheus `authorization: {credentials: …}`); use a long random value.',
+    }),
+  ),
   LOG_LEVEL: Type.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
     { default: 'info', description: 'pino log level.' },
@@ -26,6 +46,7 @@ export const ConfigSchema = Type.Object({
   DATABASE_URL: Type.Optional(
     Type.String({
       minLength: 1,
+      secret: true,
       description: 'Postgres connection string. Unset: an embedded Postgres is started under `EMBEDDED_PG_DIR` and migrated.',
     }),
   ),
@@ -53,11 +74,16 @@ export const ConfigSchema = Type.Object({
   FIREBASE_SERVICE_ACCOUNT_BASE64: Type.Optional(
     Type.String({
       minLength: 1,
+      secret: true,
       description: 'Service-account JSON, base64 (standard or URL-safe). Optional: verification needs only the project id.',
     }),
   ),
   FIREBASE_AUTH_EMULATOR_HOST: Type.Optional(
-    Type.String({ minLength: 1, description: '`host:port` of the Firebase Auth emulator (read by firebase-admin too).' }),
+    Type.String({
+      minLength: 1,
+      description:
+        '`host:port` of the Firebase Auth emulator (read by firebase-admin too). It accepts unsigned tokens: refused in production, whatever `AUTH_MODE` says.',
+    }),
   ),
   FIREBASE_CHECK_REVOKED: Type.Boolean({
     default: false,
@@ -65,11 +91,20 @@ export const ConfigSchema = Type.Object({
   }),
   DEV_AUTH_SECRET: Type.String({
     minLength: 16,
-    default: 'insecure-dev-secret-change-me',
-    description: 'HMAC secret of `dev` tokens (`npm run token -- <uid>`). `dev` mode is refused in production.',
+    default: DEFAULT_DEV_AUTH_SECRET,
+    secret: true,
+    description:
+      'HMAC secret of `dev` tokens (`npm run token -- <uid>`): whoever knows it signs in as anyone. `dev` mode is refused in production, and with this default unless `HOST` is a loopback address.',
   }),
   TOKEN_CACHE_SIZE: Type.Integer({ minimum: 0, default: 10000, description: 'Verified tokens kept in memory until they expire.' }),
 
+  CORS_ORIGINS: Type.Optional(
+    Type.String({
+      minLength: 1,
+      description:
+        'Browser origins allowed, comma-separated; `*` stands for a port or a first label (`http://localhost:*`), alone for any. Unset: localhost and 127.0.0.1 outside production, none in production.',
+    }),
+  ),
   BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, default: 1048576, description: 'Largest accepted HTTP body (413 above).' }),
   PARTICIPANT_LIMIT: Type.Integer({ minimum: 1, maximum: 1000, default: 10, description: 'Most participants a budget may have.' }),
   INVITE_TTL_SECONDS: Type.Integer({ minimum: 60, default: 604800, description: 'Default lifetime of an invite token (7 days).' }),
@@ -79,6 +114,19 @@ export const ConfigSchema = Type.Object({
     description: 'HTTP requests per user (or IP when unauthenticated) per window.',
   }),
   RATE_LIMIT_WINDOW_MS: Type.Integer({ minimum: 1000, default: 60000, description: 'HTTP rate-limit window.' }),
+  RATE_LIMIT_AUTH_FAILURES_MAX: Type.Integer({
+    minimum: 1,
+    default: 60,
+    description:
+      'Failed authentications (no, bad or expired token) per client address per window; past it the address gets 429 before any token is checked, so guessing is bounded.',
+  }),
+  TRUST_PROXY: Type.Optional(
+    Type.String({
+      pattern: '^(true|[0-9]+|[0-9A-Fa-f:./]+(, *[0-9A-Fa-f:./]+)*)$',
+      description:
+        "Whose `X-Forwarded-For` names the client (its address is what per-address limits count): a number of proxy hops (`1` behind one load balancer), or your proxies' addresses/CIDRs, comma-separated; `true` believes any sender. Unset: the peer address counts.",
+    }),
+  ),
   LONGPOLL_MAX_WAIT_SECONDS: Type.Integer({ minimum: 0, maximum: 60, default: 60, description: 'Upper bound of `GET /events?wait=`.' }),
 
   WS_MAX_PAYLOAD_BYTES: Type.Integer({ minimum: 1024, default: 262144, description: 'Largest socket frame (close 1009 above).' }),
@@ -100,6 +148,12 @@ export const ConfigSchema = Type.Object({
   }),
   WS_MAX_CONNECTIONS: Type.Integer({ minimum: 1, default: 50000, description: 'Sockets per instance (4429 above).' }),
   WS_MAX_CONNECTIONS_PER_USER: Type.Integer({ minimum: 1, default: 20, description: 'Sockets per user per instance (4429 above).' }),
+  WS_MAX_SUBSCRIPTIONS_PER_SOCKET: Type.Integer({
+    minimum: 1,
+    default: 100,
+    description:
+      'Budgets one socket may follow at once; a `subscribe` past it answers `error TOO_MANY_SUBSCRIPTIONS` (the socket stays open). Raise it if your users are in more budgets.',
+  }),
   WS_MAX_MESSAGES_PER_SECOND: Type.Integer({
     minimum: 1,
     default: 50,

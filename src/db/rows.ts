@@ -1,4 +1,4 @@
-import type { Budget, Category, Expense, Participant, Role, User } from '../protocol/records.js';
+import type { Budget, Category, Expense, Participant, Role, User } from '@budget-sync/protocol';
 
 /** Database rows as `postgres` returns them (int8 as number, numeric as string, date as string). */
 export interface BudgetRow {

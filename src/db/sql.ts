@@ -36,7 +36,10 @@ export interface SqlOptions {
   reconnectWaitMs?: number;
 }
 
-/** The one place a `postgres()` client is built, so every pool shares the same types and settings. */
+/**
+ * Every pool is built here, so they share the same types and settings. The LISTEN connection is
+ * the exception (src/realtime/listener.ts): it needs its own driver options and is rebuilt whole.
+ */
 export function createSql(url: string, options: SqlOptions = {}): Sql {
   return postgres(url, {
     max: options.max ?? 10,

@@ -1,10 +1,7 @@
+import type { ErrorDetail } from '@budget-sync/protocol';
 import { ERROR_CODES, type ErrorCode } from './codes.js';
 
-/** One problem of a validation failure, with the JSON path it concerns. */
-export interface ErrorDetail {
-  path: string;
-  message: string;
-}
+export type { ErrorDetail };
 
 /**
  * The one error type of the server. Every boundary turns it into its wire form: the HTTP envelope
@@ -32,3 +29,20 @@ export class AppError extends Error {
 }
 
 export const isAppError = (e: unknown): e is AppError => e instanceof AppError;
+
+/**
+ * How a boundary logs what it answered. Only INTERNAL — a bug or an unexpected failure — is an
+ * error, logged with its stack. Any other 5xx is a refusal the server expects (a dependency down, a
+ * feature not configured, draining): a warning with the cause's message, no stack. A 4xx is the
+ * client's doing: info.
+ */
+export function logLevel(e: AppError): 'error' | 'warn' | 'info' {
+  if (e.code === 'INTERNAL') return 'error';
+  return e.statusCode >= 500 ? 'warn' : 'info';
+}
+
+/** The fields a refusal is logged with: its code and status, and the cause's message (never its stack). */
+export function refusalFields(e: AppError): { code: ErrorCode; statusCode: number; cause?: string } {
+  if (e.cause === undefined) return { code: e.code, statusCode: e.statusCode };
+  return { code: e.code, statusCode: e.statusCode, cause: e.cause instanceof Error ? e.cause.message : String(e.cause) };
+}

@@ -1,8 +1,11 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
+import { proxyTrust } from '../config/load.js';
 import { AppError } from '../errors/app-error.js';
 import { registerAuth } from './auth.js';
+import { registerCors } from './cors.js';
 import { frameworkErrors, registerErrorHandlers } from './errors.js';
 import { budgetRoutes } from './routes/budgets.js';
 import { eventRoutes } from './routes/events.js';
@@ -31,7 +34,8 @@ export async function buildApp(services: Services, plugins: RoutePlugin[] = []):
     // One line per request at debug (onResponse below) instead of fastify's two at info.
     logController: new LogController({ disableRequestLogging: true }),
     forceCloseConnections: 'idle',
-    ajv: { customOptions: { allErrors: true } },
+    // The client address behind load balancers (per-address limits count it).
+    trustProxy: proxyTrust(config),
     // Uids may be 128 characters (fastify's default limit is 100); bad URLs get our envelope.
     routerOptions: { maxParamLength: 200 },
     frameworkErrors,
@@ -59,23 +63,30 @@ export async function buildApp(services: Services, plugins: RoutePlugin[] = []):
     },
   });
 
-  registerAuth(app, services.verifier, services.users);
+  // Security headers on every answer (nosniff among them). An API answers JSON, never a page:
+  // nothing in an answer may load or run, nor be framed.
+  await app.register(helmet, {
+    contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+  });
+  // Before the limiter and the auth hook: a preflight carries no token and must not count.
+  await registerCors(app, config);
 
   await app.register(rateLimit, {
     global: true,
     max: config.RATE_LIMIT_MAX,
     timeWindow: config.RATE_LIMIT_WINDOW_MS,
-    // Runs after auth, so the budget is per user; unauthenticated callers count per address.
+    // Runs after auth, so the budget is per user (routes without a token: per address). Failed
+    // authentications never get here: registerAuth counts them per address, before the token.
     hook: 'preHandler',
     keyGenerator: (req) => (req.principal ? `u:${req.principal.uid}` : `ip:${req.ip}`),
     errorResponseBuilder: (_req, ctx) =>
       new AppError('RATE_LIMITED', `too many requests, retry in ${Math.ceil(ctx.ttl / 1000)} s`, undefined, { statusCode: ctx.statusCode }),
   });
+  registerAuth(app, services.verifier, services.users, { max: config.RATE_LIMIT_AUTH_FAILURES_MAX, windowMs: config.RATE_LIMIT_WINDOW_MS });
 
   app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unmatched';
-    metrics.httpRequests.inc({ method: req.method, route, status: reply.statusCode });
-    metrics.httpDuration.observe({ method: req.method, route }, reply.elapsedTime / 1000);
+    metrics.requestDone(req.method, route, reply.statusCode, reply.elapsedTime / 1000);
     req.log.debug({ method: req.method, route, status: reply.statusCode, ms: reply.elapsedTime }, 'request completed');
   });
 

@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { toAppError } from '../db/pg-errors.js';
-import { AppError } from '../errors/app-error.js';
+import { AppError, logLevel, refusalFields } from '../errors/app-error.js';
 import type { ErrorCode } from '../errors/codes.js';
 
 /** fastify's own error codes for bad input, and what each means on our wire. */
@@ -45,13 +45,14 @@ export function frameworkErrors(err: FastifyError, _req: FastifyRequest, reply: 
 }
 
 export function registerErrorHandlers(app: FastifyInstance): void {
-  // JSON everywhere (PROTOCOL.md): fastify's built-in text/plain parser would hand a string to the
+  // JSON everywhere (docs/protocol.md, "Conventions"): fastify's built-in text/plain parser would hand a string to the
   // schema (a confusing 400); without it any non-JSON body is a 415 UNSUPPORTED_MEDIA_TYPE.
   app.removeContentTypeParser('text/plain');
   app.setErrorHandler((err, req, reply) => {
     const e = toHttpError(err as FastifyError);
-    if (e.statusCode >= 500) req.log.error({ err: e.cause ?? err, code: e.code }, 'request failed');
-    else req.log.info({ code: e.code, statusCode: e.statusCode }, 'request refused');
+    const level = logLevel(e);
+    if (level === 'error') req.log.error({ err: e.cause ?? err, code: e.code }, 'request failed');
+    else req.log[level](refusalFields(e), 'request refused');
     if (e.code === 'DATABASE_UNAVAILABLE' || e.code === 'AUTH_UNAVAILABLE') void reply.header('retry-after', '1');
     return reply.code(e.statusCode).send({ error: e.toJSON() });
   });

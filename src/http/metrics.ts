@@ -126,4 +126,31 @@ export class Metrics {
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }
+
+  /**
+   * prom-client validates and hashes a label object on every call (~3% of a one-event push's
+   * CPU in the profile of docs/benchmarks/2026-12-07.md, four calls a request); the hot counters
+   * keep their children per label set instead.
+   */
+  private readonly children = new Map<string, { inc(n?: number): void; observe(v: number): void }>();
+
+  private child(key: string, make: () => { inc(n?: number): void } | { observe(v: number): void }) {
+    let c = this.children.get(key);
+    if (!c) {
+      c = make() as { inc(n?: number): void; observe(v: number): void };
+      this.children.set(key, c);
+    }
+    return c;
+  }
+
+  /** A finished HTTP request (the onResponse hook). */
+  requestDone(method: string, route: string, status: number, seconds: number): void {
+    this.child(`r ${method} ${route} ${status}`, () => this.httpRequests.labels(method, route, String(status))).inc();
+    this.child(`d ${method} ${route}`, () => this.httpDuration.labels(method, route)).observe(seconds);
+  }
+
+  /** The results of a push, counted by status. */
+  pushed(results: readonly { status: string }[]): void {
+    for (const r of results) this.child(`p ${r.status}`, () => this.pushEvents.labels(r.status)).inc();
+  }
 }

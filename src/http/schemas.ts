@@ -1,5 +1,7 @@
-import { Type } from '@sinclair/typebox';
-import { DateString, LIMITS, Text, Uuid, When } from '../protocol/primitives.js';
+import type { CreateBudgetRequest, PushRequest } from '@budget-sync/protocol';
+import { type Static, Type } from '@sinclair/typebox';
+import { DateString, LIMITS, Text, UserId, Uuid, When } from '../protocol/primitives.js';
+import { assertSameType } from '../protocol/same-type.js';
 
 /** Route schemas shared by several routes; they also make up the OpenAPI document. */
 export const BudgetParams = Type.Object({ budgetId: Uuid });
@@ -32,6 +34,10 @@ export const PushBody = Type.Object(
   },
   { additionalProperties: false },
 );
+// The bodies are the protocol package's request types (a push's events are checked one by one).
+assertSameType<Static<typeof CreateBudgetBody>, CreateBudgetRequest>(true);
+assertSameType<Static<typeof PushBody>, { [K in keyof PushRequest]: K extends 'events' ? unknown[] : PushRequest[K] }>(true);
+
 export const InviteBody = Type.Object(
   {
     expiresInSeconds: Type.Optional(Type.Integer({ minimum: 60, maximum: 90 * 86400 })),
@@ -39,6 +45,23 @@ export const InviteBody = Type.Object(
   },
   { additionalProperties: false },
 );
+export const InviteParams = Type.Object({ budgetId: Uuid, inviteId: Uuid });
+export const InviteCreated = Type.Object({
+  token: Type.String({ description: 'Shown only here, once; the server keeps only its hash.' }),
+  expiresAt: Type.Integer({ description: 'epoch ms' }),
+});
+export const InviteList = Type.Object({
+  invites: Type.Array(
+    Type.Object({
+      id: Type.String({ format: 'uuid' }),
+      createdBy: UserId,
+      createdAt: Type.Integer({ description: 'epoch ms' }),
+      expiresAt: Type.Integer({ description: 'epoch ms' }),
+      maxUses: Type.Union([Type.Integer(), Type.Null()]),
+      uses: Type.Integer(),
+    }),
+  ),
+});
 export const UserBody = Type.Object(
   {
     firstName: Type.Optional(Type.Union([Text(0, 100), Type.Null()])),

@@ -1,54 +1,41 @@
 import { createHash } from 'node:crypto';
-import { Type, type TSchema } from '@sinclair/typebox';
+import { CLIENT_EVENT_TYPES, type ClientEventType, type EventRef, type PushEventOf, SERVER_EVENT_TYPES } from '@budget-sync/protocol';
+import { type Static, type TProperties, Type, type TSchema } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { AppError, type ErrorDetail } from '../errors/app-error.js';
 import type { ErrorCode } from '../errors/codes.js';
-import type { AnyRecord } from './records.js';
 import { DateString, LIMITS, Money, Text, Uuid, Version, When, isCalendarDate, isUuid, normaliseMoney } from './primitives.js';
+import { assertSameType } from './same-type.js';
 
-/** The event types a client may push. */
-export const CLIENT_EVENT_TYPES = [
-  'budget.edit',
-  'budget.delete',
-  'category.add',
-  'category.edit',
-  'category.delete',
-  'expense.add',
-  'expense.edit',
-  'expense.delete',
-] as const;
-export type ClientEventType = (typeof CLIENT_EVENT_TYPES)[number];
-
-/** Event types only the server writes (budget creation and membership). */
-export const SERVER_EVENT_TYPES = ['budget.create', 'participant.add', 'participant.remove', 'participant.role'] as const;
-export type ServerEventType = (typeof SERVER_EVENT_TYPES)[number];
-export type EventType = ClientEventType | ServerEventType;
-
-const common = { eventId: Uuid, eventType: Type.String(), budgetId: Uuid, when: When };
+const common = { eventId: Uuid, budgetId: Uuid, when: When };
+const type = <T extends ClientEventType>(t: T) => ({ eventType: Type.Literal(t) });
 const optionalRecordId = { recordId: Type.Optional(Uuid) };
-const obj = (props: Record<string, TSchema>) => Type.Object(props, { additionalProperties: false });
+const obj = <P extends TProperties>(props: P) => Type.Object(props, { additionalProperties: false });
 
 /** Per type: the schema of the whole event and the fields that make up its content. */
 const TYPE_SCHEMAS = {
   'budget.edit': obj({
     ...common,
+    ...type('budget.edit'),
     ...optionalRecordId,
     version: Version,
     title: Type.Optional(Text(1, LIMITS.title)),
     details: Type.Optional(Type.Union([Text(0, LIMITS.details), Type.Null()])),
   }),
-  'budget.delete': obj({ ...common, ...optionalRecordId, version: Version }),
-  'category.add': obj({ ...common, recordId: Uuid, name: Text(1, LIMITS.name), allocate: Money }),
+  'budget.delete': obj({ ...common, ...type('budget.delete'), ...optionalRecordId, version: Version }),
+  'category.add': obj({ ...common, ...type('category.add'), recordId: Uuid, name: Text(1, LIMITS.name), allocate: Money }),
   'category.edit': obj({
     ...common,
+    ...type('category.edit'),
     recordId: Uuid,
     version: Version,
     name: Type.Optional(Text(1, LIMITS.name)),
     allocate: Type.Optional(Money),
   }),
-  'category.delete': obj({ ...common, recordId: Uuid, version: Version }),
+  'category.delete': obj({ ...common, ...type('category.delete'), recordId: Uuid, version: Version }),
   'expense.add': obj({
     ...common,
+    ...type('expense.add'),
     recordId: Uuid,
     categoryId: Uuid,
     date: DateString,
@@ -57,6 +44,7 @@ const TYPE_SCHEMAS = {
   }),
   'expense.edit': obj({
     ...common,
+    ...type('expense.edit'),
     recordId: Uuid,
     version: Version,
     categoryId: Type.Optional(Uuid),
@@ -64,8 +52,13 @@ const TYPE_SCHEMAS = {
     amount: Type.Optional(Money),
     note: Type.Optional(Type.Union([Text(0, LIMITS.note), Type.Null()])),
   }),
-  'expense.delete': obj({ ...common, recordId: Uuid, version: Version }),
+  'expense.delete': obj({ ...common, ...type('expense.delete'), recordId: Uuid, version: Version }),
 } satisfies Record<ClientEventType, TSchema>;
+
+// The schemas and the protocol package's event types are checked against each other at compile
+// time: a field added, dropped or retyped on one side only fails `tsc`.
+type Schemas = typeof TYPE_SCHEMAS;
+assertSameType<{ [K in ClientEventType]: Static<Schemas[K]> }, { [K in ClientEventType]: PushEventOf<K> }>(true);
 
 const CHECKERS = Object.fromEntries(Object.entries(TYPE_SCHEMAS).map(([k, s]) => [k, TypeCompiler.Compile(s)])) as unknown as {
   [K in ClientEventType]: ReturnType<typeof TypeCompiler.Compile>;
@@ -97,14 +90,6 @@ export interface ClientEvent {
   note?: string | null;
   /** Hash of the content (type, budget, record and fields; not `when`), for EVENT_ID_REUSED. */
   fingerprint: string;
-}
-
-/** What an event is identified by in its result, as far as it could be read. */
-export interface EventRef {
-  eventId: string;
-  eventType: string | null;
-  budgetId: string | null;
-  recordId: string | null;
 }
 
 export type ParsedEvent = { ok: true; event: ClientEvent } | { ok: false; ref: EventRef; error: AppError };
@@ -189,31 +174,3 @@ function fingerprint(event: Omit<ClientEvent, 'fingerprint'>): string {
   );
   return createHash('sha256').update(canonical).digest('base64url').slice(0, 32);
 }
-
-/** A change in a budget's stream (PROTOCOL.md "The change stream"). */
-export interface StreamEvent {
-  sequence: number;
-  eventId: string;
-  eventType: EventType;
-  budgetId: string;
-  recordId: string;
-  actorId: string;
-  when: number;
-  serverTime: number;
-  version: number | null;
-  record: AnyRecord | null;
-  cascade?: { expenseIds: string[] };
-}
-
-export type PushStatus = 'accepted' | 'duplicate' | 'conflict' | 'rejected' | 'skipped';
-
-/** One element of a push answer, in submission order. */
-export interface PushResult extends EventRef {
-  status: PushStatus;
-  sequence?: number;
-  version?: number | null;
-  record?: AnyRecord | null;
-  error?: { code: ErrorCode; message: string; details?: ErrorDetail[] };
-}
-
-export type PushMode = 'stopOnError' | 'independent';

@@ -1,29 +1,8 @@
+/** TypeBox schemas of the wire values, built from the protocol package's rules (one source). */
+import { DATE_PATTERN, MONEY_PATTERN, UUID_PATTERN } from '@budget-sync/protocol';
 import { Type } from '@sinclair/typebox';
 
-/** Any 8-4-4-4-12 hex form (PROTOCOL.md), not only RFC 9562 versions; returned lowercase. */
-export const UUID_PATTERN = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
-const UUID_RE = new RegExp(UUID_PATTERN);
-export const isUuid = (v: unknown): v is string => typeof v === 'string' && UUID_RE.test(v);
-
-/** Money: up to 10 integer digits and 2 decimals, as a string. Never a number, never rounded. */
-export const MONEY_PATTERN = '^\\d{1,10}(\\.\\d{1,2})?$';
-const MONEY_RE = new RegExp(MONEY_PATTERN);
-/** "150" → "150.00", "1.5" → "1.50"; undefined when the string is not exact money. */
-export function normaliseMoney(v: string): string | undefined {
-  if (!MONEY_RE.test(v)) return undefined;
-  const [int = '0', frac = ''] = v.split('.');
-  return `${int.replace(/^0+(?=\d)/, '')}.${frac.padEnd(2, '0')}`;
-}
-
-export const DATE_PATTERN = '^\\d{4}-\\d{2}-\\d{2}$';
-/** A real calendar date `YYYY-MM-DD` (so `2025-02-30` is refused), years 1000–9999. */
-export function isCalendarDate(v: string): boolean {
-  if (!new RegExp(DATE_PATTERN).test(v)) return false;
-  const [y, m, d] = v.split('-').map(Number) as [number, number, number];
-  if (y < 1000) return false;
-  const date = new Date(Date.UTC(y, m - 1, d));
-  return date.getUTCFullYear() === y && date.getUTCMonth() === m - 1 && date.getUTCDate() === d;
-}
+export { LIMITS, isCalendarDate, isUuid, normaliseMoney } from '@budget-sync/protocol';
 
 /** Postgres text cannot hold NUL; refusing it here keeps bad input a 400, not a 500. */
 const NO_NUL = '^[^\\u0000]*$';
@@ -36,11 +15,3 @@ export const UserId = Type.String({ minLength: 1, maxLength: 128, pattern: NO_NU
 /** Client epoch-ms clock. */
 export const When = Type.Integer({ minimum: 0, maximum: 8_640_000_000_000_000 });
 export const Version = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER });
-
-export const LIMITS = {
-  title: 200,
-  details: 2000,
-  name: 200,
-  note: 1000,
-  batch: 25,
-} as const;

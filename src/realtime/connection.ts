@@ -3,7 +3,8 @@
  * buffer. Messages are handled one at a time in arrival order, so `subscribe` then `unsubscribe`
  * of one budget, or a `push` then a `subscribe`, mean what they say.
  *
- * Limits (PROTOCOL.md close codes): more than WS_MAX_MESSAGES_PER_SECOND averaged over 5 s → 4429;
+ * Limits (docs/protocol.md, "The socket"): more than WS_MAX_MESSAGES_PER_SECOND averaged over 5 s → 4429;
+ * more than WS_MAX_SUBSCRIPTIONS_PER_SOCKET budgets → `error TOO_MANY_SUBSCRIPTIONS`, no close;
  * a flood of bad messages (a bucket of 20, refilled 1/s) → 4000; the token's expiry without a fresh
  * `auth` → 4401; a send buffer past WS_HARD_LIMIT_BYTES, or above WS_HIGH_WATER_BYTES for
  * WS_SLOW_TIMEOUT_MS → 4503. An `error` message precedes each close.
@@ -12,23 +13,16 @@ import { randomUUID } from 'node:crypto';
 import type { WebSocket, RawData } from 'ws';
 import type { Principal, TokenVerifier } from '../auth/verifier.js';
 import type { Config } from '../config/schema.js';
+import { CLOSE_CODES, type MessageRef, PROTOCOL_VERSION, type RevokeReason, type ServerMessage } from '@budget-sync/protocol';
 import { toAppError } from '../db/pg-errors.js';
-import { AppError } from '../errors/app-error.js';
+import { AppError, logLevel, refusalFields } from '../errors/app-error.js';
 import type { Metrics } from '../http/metrics.js';
 import type { Logger } from '../log.js';
 import { hasEventId } from '../protocol/events.js';
 import type { AccessBatcher } from '../sync/access-batch.js';
 import type { Processor } from '../sync/processor.js';
 import type { Hub, MembershipTarget } from './hub.js';
-import {
-  type ClientMessage,
-  type MessageRef,
-  type RevokeReason,
-  type ServerMessage,
-  errorMessage,
-  parseFrame,
-  withId,
-} from './messages.js';
+import { type CheckedMessage, errorMessage, parseFrame, withId } from './messages.js';
 import { Bucket } from './bucket.js';
 import { type EventsMessage, SocketSubscription, type SubscriptionSocket } from './subscription.js';
 
@@ -96,7 +90,13 @@ export class Connection implements SubscriptionSocket, MembershipTarget {
     socket.on('close', () => this.dispose());
     deps.hub.addUser(this);
     this.armExpiry();
-    this.send({ type: 'hello', protocol: 1, connectionId: this.id, userId: this.userId, heartbeatMs: deps.config.WS_HEARTBEAT_MS });
+    this.send({
+      type: 'hello',
+      protocol: PROTOCOL_VERSION,
+      connectionId: this.id,
+      userId: this.userId,
+      heartbeatMs: deps.config.WS_HEARTBEAT_MS,
+    });
   }
 
   // ---- sending --------------------------------------------------------------------------------
@@ -150,7 +150,7 @@ export class Connection implements SubscriptionSocket, MembershipTarget {
   }
 
   private slow(why: string): void {
-    this.close(4503, new AppError('SLOW_CONSUMER', `${why}; reconnect and subscribe from your last sequence`));
+    this.close(CLOSE_CODES.SLOW_CONSUMER, new AppError('SLOW_CONSUMER', `${why}; reconnect and subscribe from your last sequence`));
   }
 
   // ---- subscriptions and membership (called by the hub) ---------------------------------------
@@ -187,20 +187,23 @@ export class Connection implements SubscriptionSocket, MembershipTarget {
   private receive(data: RawData, isBinary: boolean): void {
     if (this.closing) return;
     if (!this.rate.take()) {
-      this.close(4429, new AppError('RATE_LIMITED', `more than ${this.deps.config.WS_MAX_MESSAGES_PER_SECOND} messages per second`));
+      this.close(
+        CLOSE_CODES.TOO_MANY,
+        new AppError('RATE_LIMITED', `more than ${this.deps.config.WS_MAX_MESSAGES_PER_SECOND} messages per second`),
+      );
       return;
     }
     const parsed = parseFrame(data, isBinary);
     if (!parsed.ok) {
       this.send(errorMessage(parsed.error, parsed.ref));
-      if (!this.invalid.take()) this.close(4000, new AppError('INVALID_MESSAGE', 'too many invalid messages'));
+      if (!this.invalid.take()) this.close(CLOSE_CODES.PROTOCOL_VIOLATION, new AppError('INVALID_MESSAGE', 'too many invalid messages'));
       return;
     }
     const message = parsed.message;
     this.queue = this.queue.then(() => this.handle(message));
   }
 
-  private async handle(m: ClientMessage): Promise<void> {
+  private async handle(m: CheckedMessage): Promise<void> {
     if (this.closing) return;
     try {
       switch (m.type) {
@@ -220,10 +223,12 @@ export class Connection implements SubscriptionSocket, MembershipTarget {
       }
     } catch (err) {
       const e = toAppError(err);
-      if (e.statusCode >= 500) this.deps.log.error({ err, type: m.type, connectionId: this.id }, 'socket message failed');
+      const level = logLevel(e);
+      if (level === 'error') this.deps.log.error({ err, type: m.type, connectionId: this.id }, 'socket message failed');
+      else if (level === 'warn') this.deps.log.warn({ ...refusalFields(e), type: m.type, connectionId: this.id }, 'socket message refused');
       this.send(errorMessage(e, m.id));
       if (e.code === 'VALIDATION_FAILED' && !this.invalid.take())
-        this.close(4000, new AppError('INVALID_MESSAGE', 'too many invalid messages'));
+        this.close(CLOSE_CODES.PROTOCOL_VIOLATION, new AppError('INVALID_MESSAGE', 'too many invalid messages'));
     }
   }
 
@@ -234,6 +239,11 @@ export class Connection implements SubscriptionSocket, MembershipTarget {
    * subscription. A subscribe for a budget already subscribed replaces that subscription.
    */
   private async subscribe(budgetId: string, after: number, id: MessageRef | undefined): Promise<void> {
+    // Messages are handled one at a time, so the count cannot change between this check and the add.
+    const cap = this.deps.config.WS_MAX_SUBSCRIPTIONS_PER_SOCKET;
+    if (!this.subs.has(budgetId) && this.subs.size >= cap) {
+      throw new AppError('TOO_MANY_SUBSCRIPTIONS', `this socket already follows ${cap} budgets; unsubscribe one first`);
+    }
     const { budget } = await this.deps.access.check(budgetId, this.userId);
     if (this.closing) return;
     this.drop(budgetId);
@@ -267,7 +277,7 @@ export class Connection implements SubscriptionSocket, MembershipTarget {
       ]);
     }
     const results = await this.deps.processor.push(events, this.userId, mode ?? 'stopOnError');
-    for (const r of results) this.deps.metrics.pushEvents.inc({ status: r.status });
+    this.deps.metrics.pushed(results);
     this.send({ type: 'pushResult', id, events: results });
   }
 
@@ -275,7 +285,7 @@ export class Connection implements SubscriptionSocket, MembershipTarget {
   private async auth(token: string, id: MessageRef | undefined): Promise<void> {
     const next = await this.deps.verifier.verify(token);
     if (next.uid !== this.userId) {
-      this.close(4401, new AppError('UNAUTHENTICATED', 'the token is for another user'), id);
+      this.close(CLOSE_CODES.TOKEN_EXPIRED, new AppError('UNAUTHENTICATED', 'the token is for another user'), id);
       return;
     }
     this.principal = next;
@@ -289,7 +299,10 @@ export class Connection implements SubscriptionSocket, MembershipTarget {
     this.expiry = setTimeout(
       () => {
         if (Date.now() < this.principal.expiresAt) return this.armExpiry();
-        this.close(4401, new AppError('TOKEN_EXPIRED', 'the token expired; reconnect with a fresh one (or send `auth` before expiry)'));
+        this.close(
+          CLOSE_CODES.TOKEN_EXPIRED,
+          new AppError('TOKEN_EXPIRED', 'the token expired; reconnect with a fresh one (or send `auth` before expiry)'),
+        );
       },
       Math.min(Math.max(ms, 0), MAX_TIMER_MS),
     );

@@ -2,7 +2,7 @@
  * The instance's fan-out hub: every local subscriber (socket subscriptions and long-polls) by
  * budget, and every socket by user for `membership` notices.
  *
- * NOTIFY is a wake-up, the log is the truth (ARCHITECTURE "Fan-out"). `wake(budgetId)` reads the
+ * NOTIFY is a wake-up, the log is the truth (docs/architecture.md, "Fan-out"). `wake(budgetId)` reads the
  * budget's log ONCE from the smallest cursor of its ready subscribers, a page (500) at a time, and
  * hands each subscriber the slice after its own cursor — never one query per socket. The budgets
  * woken in one event-loop turn are read by one query (`readStreams`), so a NOTIFY carrying many
@@ -20,7 +20,7 @@ import type { Sql } from '../db/sql.js';
 import type { AppError } from '../errors/app-error.js';
 import type { Metrics } from '../http/metrics.js';
 import type { Logger } from '../log.js';
-import type { StreamEvent } from '../protocol/events.js';
+import type { StreamEvent } from '@budget-sync/protocol';
 import type { ChangeSink, CommittedPointer, MembershipChange, StreamWaiter } from '../sync/changes.js';
 import { readStreams } from '../sync/reads.js';
 import { LocalCommits } from './local-commits.js';

@@ -9,7 +9,7 @@
  * restarts the run. Capped at MAX_EVENTS and trimmed to what some subscriber still lacks, so the
  * memory per budget stays small whatever the write rate.
  */
-import type { StreamEvent } from '../protocol/events.js';
+import type { StreamEvent } from '@budget-sync/protocol';
 
 /** A subscriber further behind than this many local events reads the log. */
 const MAX_EVENTS = 64;

@@ -1,17 +1,27 @@
 /**
- * The socket's messages (PROTOCOL.md "The socket"): the client → server schemas with their compiled
- * TypeBox checkers, one parse step for a raw frame, and the shapes the server sends.
+ * The socket's messages (docs/protocol.md "The socket"): the client → server schemas with their
+ * compiled TypeBox checkers and one parse step for a raw frame. The message types themselves are the
+ * protocol package's (both directions).
  *
  * Checks are strict like HTTP bodies (src/http/validation.ts): unknown fields are errors, nothing
  * is coerced. A frame that is binary, not JSON, not an object or of an unknown `type` is
  * INVALID_MESSAGE; a known type with wrong fields is INVALID_MESSAGE with `details` per path.
  */
+import type {
+  AuthMessage,
+  ClientMessage,
+  ErrorMessage,
+  MessageRef,
+  PingMessage,
+  PushMessage,
+  SubscribeMessage,
+  UnsubscribeMessage,
+} from '@budget-sync/protocol';
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { AppError, type ErrorDetail } from '../errors/app-error.js';
-import type { ErrorCode } from '../errors/codes.js';
-import type { PushResult, StreamEvent } from '../protocol/events.js';
 import { LIMITS, Uuid } from '../protocol/primitives.js';
+import { assertSameType } from '../protocol/same-type.js';
 
 /** The client's reference of a message, echoed as `id` in answers and `ref` in errors. */
 const MessageId = Type.Union([
@@ -48,13 +58,17 @@ const Auth = Type.Object(
 );
 const Ping = Type.Object({ type: Type.Literal('ping'), id: Type.Optional(MessageId) }, strict);
 
-export type SubscribeMessage = Static<typeof Subscribe>;
-export type UnsubscribeMessage = Static<typeof Unsubscribe>;
-export type PushMessage = Static<typeof Push>;
-export type AuthMessage = Static<typeof Auth>;
-export type PingMessage = Static<typeof Ping>;
-export type ClientMessage = SubscribeMessage | UnsubscribeMessage | PushMessage | AuthMessage | PingMessage;
-export type MessageRef = Static<typeof MessageId>;
+// The schemas are checked against the protocol package's message types at compile time, so the
+// two cannot drift. A push's events are `unknown` to the envelope (each is checked on its own).
+assertSameType<Static<typeof MessageId>, MessageRef>(true);
+assertSameType<Static<typeof Subscribe>, SubscribeMessage>(true);
+assertSameType<Static<typeof Unsubscribe>, UnsubscribeMessage>(true);
+assertSameType<Static<typeof Push>, { [K in keyof PushMessage]: K extends 'events' ? unknown[] : PushMessage[K] }>(true);
+assertSameType<Static<typeof Auth>, AuthMessage>(true);
+assertSameType<Static<typeof Ping>, PingMessage>(true);
+
+/** A client message as checked here: a push's events are still unchecked (the processor does that). */
+export type CheckedMessage = Exclude<ClientMessage, PushMessage> | Static<typeof Push>;
 
 const compile = <T extends TSchema>(schema: T) => TypeCompiler.Compile(schema);
 const CHECKERS = {
@@ -65,7 +79,7 @@ const CHECKERS = {
   ping: compile(Ping),
 } as const;
 
-export type Parsed = { ok: true; message: ClientMessage } | { ok: false; error: AppError; ref?: MessageRef };
+export type Parsed = { ok: true; message: CheckedMessage } | { ok: false; error: AppError; ref?: MessageRef };
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const invalid = (message: string, ref?: MessageRef, details?: ErrorDetail[]): Parsed =>
@@ -102,32 +116,16 @@ export function parseFrame(data: Buffer | ArrayBuffer | Buffer[], isBinary: bool
     const details = [...checker.Errors(value)].slice(0, 10).map((e) => ({ path: e.path || '/', message: e.message }));
     return invalid(`the ${type} message does not match its schema`, ref, details);
   }
-  return { ok: true, message: value as ClientMessage };
+  return { ok: true, message: value as CheckedMessage };
 }
-
-/** Server → client messages. */
-export type ServerMessage =
-  | { type: 'hello'; protocol: 1; connectionId: string; userId: string; heartbeatMs: number }
-  | { type: 'subscribed'; budgetId: string; lastSequence: number; id?: MessageRef }
-  | { type: 'unsubscribed'; budgetId: string; id?: MessageRef }
-  | { type: 'events'; budgetId: string; events: StreamEvent[] }
-  | { type: 'pushResult'; id: MessageRef; events: PushResult[] }
-  | { type: 'authOk'; expiresAt: number; id?: MessageRef }
-  | { type: 'pong'; id?: MessageRef }
-  | { type: 'revoked'; budgetId: string; reason: RevokeReason }
-  | { type: 'membership'; budgetId: string; change: 'added' | 'removed' }
-  | { type: 'resync'; budgetId: string; code: 'SNAPSHOT_REQUIRED'; id?: MessageRef }
-  | { type: 'error'; code: ErrorCode; message: string; ref?: MessageRef; details?: ErrorDetail[] };
-
-export type RevokeReason = 'left' | 'removed' | 'deleted';
 
 /** `{...}` with `id` only when the client gave one. */
 export const withId = <T extends object>(body: T, id: MessageRef | undefined): T & { id?: MessageRef } =>
   id === undefined ? body : { ...body, id };
 
 /** The `error` message of an AppError, with the client's reference when known. */
-export function errorMessage(err: AppError, ref?: MessageRef): ServerMessage {
-  const msg: ServerMessage = { type: 'error', code: err.code, message: err.message };
+export function errorMessage(err: AppError, ref?: MessageRef): ErrorMessage {
+  const msg: ErrorMessage = { type: 'error', code: err.code, message: err.message };
   if (ref !== undefined) msg.ref = ref;
   if (err.details) msg.details = err.details;
   return msg;

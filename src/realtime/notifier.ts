@@ -2,11 +2,12 @@
  * Tells the other instances, after commit, which budgets grew and whose membership changed.
  *
  * Why not NOTIFY in the write transaction: it takes Postgres's global notify lock through the
- * commit's WAL flush and serialises every writer (PITFALLS §1: −40…−67% write throughput). Here,
+ * commit's WAL flush and serialises every writer (−21% write throughput at 1 writer, −54…−67% at 8–32;
+ * docs/dependencies.md, "Postgres LISTEN/NOTIFY"). Here,
  * pending pointers are coalesced (max sequence per budget) with membership changes and the
  * instance's heartbeat, and go out as ONE `SELECT pg_notify(...)` statement, its own transaction, on
  * a connection of its own with `synchronous_commit = off` (the data is already durable; the ping need
- * not be: ~7% writer cost, ARCHITECTURE "Fan-out"). One round trip per send: a `BEGIN; SET LOCAL
+ * not be: ~7% writer cost, docs/architecture.md, "Fan-out"). One round trip per send: a `BEGIN; SET LOCAL
  * ...; COMMIT` around it cost three. At most one such transaction is in flight; the
  * next starts as soon as it ends, with whatever piled up meanwhile — no timer, no added delay.
  *

@@ -6,7 +6,7 @@
  * committedAt (the oldest commit the pointer covers) feeds only the commit → send metric; a pointer
  * without it (an older instance during a rolling deploy) is read the same.
  *
- * Postgres refuses payloads of 8000 bytes or more (PITFALLS §1: 7999 accepted, 8000 failed), so a
+ * Postgres refuses payloads of 8000 bytes or more (7999 accepted, 8000 failed; docs/dependencies.md), so a
  * batch is split into payloads of at most MAX_PAYLOAD_BYTES. A pointer costs ~50 bytes, so one
  * payload carries ~150 budgets; heartbeats and the instance id go in every piece.
  */

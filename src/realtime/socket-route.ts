@@ -1,5 +1,5 @@
 /**
- * `GET /sync`, the socket (PROTOCOL.md "The socket").
+ * `GET /sync`, the socket (docs/protocol.md, "The socket").
  *
  * The token is checked by the app's onRequest hook (src/http/auth.ts) BEFORE the upgrade, from the
  * Authorization header or the browser subprotocol pair `budget-sync.v1, bearer.<token>`: a bad
@@ -8,16 +8,18 @@
  *
  * Frames larger than WS_MAX_PAYLOAD_BYTES are refused by `ws` itself with close 1009. fastify's
  * close runs the custom preClose, which closes every socket with 1001 (the plugin's default sends
- * no code, which clients see as 1005; PITFALLS §3).
+ * no code, which clients see as 1005; docs/dependencies.md, "WebSockets").
  */
+import { SOCKET_PROTOCOL } from '@budget-sync/protocol';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import websocket from '@fastify/websocket';
 import type { WebSocket } from 'ws';
-import { SOCKET_PROTOCOL } from '../http/auth.js';
 import type { RoutePlugin } from '../http/app.js';
+import { originAllowed } from '../http/cors.js';
+import { AppError } from '../errors/app-error.js';
 import type { Services } from '../http/services.js';
 import type { Sockets } from './sockets.js';
 
@@ -101,12 +103,19 @@ export function socketRoute(sockets: Sockets): RoutePlugin {
     });
     // The upgrade's raw response, kept only until the handler lets go of it (releaseUpgrade).
     const responses = new WeakMap<FastifyRequest, ServerResponse>();
+    // Browsers send `Origin` with an upgrade but enforce no CORS on sockets: the server does.
+    // Clients outside a browser send none and are not affected.
+    const allowed = originAllowed(config);
     app.get(
       '/sync',
       {
         websocket: true,
         schema: { hide: true },
         onRequest: (req, reply, done) => {
+          const origin = req.headers.origin;
+          if (origin !== undefined && !allowed(origin)) {
+            return done(new AppError('ORIGIN_NOT_ALLOWED', `origin ${origin.slice(0, 200)} may not open sockets here (CORS_ORIGINS)`));
+          }
           responses.set(req, reply.raw);
           done();
         },

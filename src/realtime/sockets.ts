@@ -11,6 +11,7 @@
  * poller runs every DRAIN_POLL_MS only while some socket is blocked (`ws` has no 'drain' event on a
  * WebSocket, so the buffer is sampled).
  */
+import { CLOSE_CODES } from '@budget-sync/protocol';
 import type { FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
 import { AppError } from '../errors/app-error.js';
@@ -58,14 +59,21 @@ export class Sockets {
       socket.close(code, err.code);
       metrics.socketCloses.inc({ code });
     };
-    if (!principal) return refuse(4401, new AppError('UNAUTHENTICATED', 'a bearer token is required'));
-    if (this.draining) return refuse(1001, new AppError('SERVER_DRAINING', 'this instance is shutting down; reconnect to another'));
+    if (!principal) return refuse(CLOSE_CODES.TOKEN_EXPIRED, new AppError('UNAUTHENTICATED', 'a bearer token is required'));
+    if (this.draining)
+      return refuse(CLOSE_CODES.DRAINING, new AppError('SERVER_DRAINING', 'this instance is shutting down; reconnect to another'));
     const mine = this.perUser.get(principal.uid) ?? 0;
     if (this.connections.size >= config.WS_MAX_CONNECTIONS) {
-      return refuse(4429, new AppError('TOO_MANY_CONNECTIONS', `this instance holds its maximum of ${config.WS_MAX_CONNECTIONS} sockets`));
+      return refuse(
+        CLOSE_CODES.TOO_MANY,
+        new AppError('TOO_MANY_CONNECTIONS', `this instance holds its maximum of ${config.WS_MAX_CONNECTIONS} sockets`),
+      );
     }
     if (mine >= config.WS_MAX_CONNECTIONS_PER_USER) {
-      return refuse(4429, new AppError('TOO_MANY_CONNECTIONS', `at most ${config.WS_MAX_CONNECTIONS_PER_USER} sockets per user`));
+      return refuse(
+        CLOSE_CODES.TOO_MANY,
+        new AppError('TOO_MANY_CONNECTIONS', `at most ${config.WS_MAX_CONNECTIONS_PER_USER} sockets per user`),
+      );
     }
     const conn = new Connection(socket, principal, this.connectionDeps);
     this.connections.add(conn);
@@ -88,7 +96,8 @@ export class Sockets {
       (c) =>
         new Promise<void>((resolve) => (c.socket.readyState === c.socket.CLOSED ? resolve() : c.socket.once('close', () => resolve()))),
     );
-    for (const c of all) c.close(1001, new AppError('SERVER_DRAINING', 'this instance is shutting down; reconnect to another'));
+    for (const c of all)
+      c.close(CLOSE_CODES.DRAINING, new AppError('SERVER_DRAINING', 'this instance is shutting down; reconnect to another'));
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([Promise.all(closed), new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))]);
     clearTimeout(timer);

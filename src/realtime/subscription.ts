@@ -9,8 +9,8 @@
  * the subscription; nothing after it is ever sent.
  */
 import { AppError } from '../errors/app-error.js';
-import type { StreamEvent } from '../protocol/events.js';
-import type { RevokeReason } from './messages.js';
+import type { StreamEvent } from '@budget-sync/protocol';
+import type { RevokeReason } from '@budget-sync/protocol';
 
 export interface Subscriber {
   readonly budgetId: string;

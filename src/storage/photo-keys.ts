@@ -4,9 +4,8 @@
  *   public photo     public/photos/<user>/<uuid>
  *   CDN URL          <CDN_BASE_URL>/photos/<user>/<uuid>
  * The CDN's origin path is `/public` (infra/terraform/modules/photo-storage/cdn.tf), so a CDN path is
- * the key without its `public` segment. The original service stripped `public/` without that origin
- * path, so its URLs pointed at nothing (ORIGINAL-SERVICE.md §7); this file is the one place the
- * mapping lives, and its tests pin it.
+ * the key without its `public` segment. Stripping `public/` without that origin path yields URLs that
+ * point at nothing, so the mapping lives only here and its tests pin it.
  */
 
 export const PHOTO_TYPES = ['image/jpeg', 'image/png', 'image/webp'] as const;

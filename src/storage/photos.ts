@@ -29,7 +29,7 @@ export interface PhotosOptions {
 }
 
 /**
- * The profile-photo flow (PROTOCOL.md "Users"): presign → client PUTs → confirm → copy to public.
+ * The profile-photo flow (docs/protocol.md, "Users"): presign → client PUTs → confirm → copy to public.
  *
  * The rule that orders every step: the users row must never point at an object that does not exist.
  * So objects are created before the row points at them, and deleted only after the row stopped

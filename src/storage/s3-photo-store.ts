@@ -28,7 +28,7 @@ export function createS3PhotoStore(config: Config, options: S3PhotoStoreOptions 
     forcePathStyle: config.S3_FORCE_PATH_STYLE,
     credentials: options.credentials,
     // Since 3.729 the SDK adds a CRC32 of the *empty* body to presigned PUT URLs, and real stores then
-    // refuse the actual upload (aws-sdk-js-v3#6994, PITFALLS §5). Checksums only where S3 demands them.
+    // refuse the actual upload (aws-sdk-js-v3#6994; docs/dependencies.md, "S3 presigned uploads"). Checksums only where S3 demands them.
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
     // The SDK waits forever by default; a hung store must become a 502, not a hung request.

@@ -1,7 +1,7 @@
 import type { Sql, TransactionSql } from '../db/sql.js';
 import type { BudgetRow } from '../db/rows.js';
 import { AppError } from '../errors/app-error.js';
-import type { Role } from '../protocol/records.js';
+import type { Role } from '@budget-sync/protocol';
 
 export interface Access {
   budget: BudgetRow;
@@ -9,7 +9,7 @@ export interface Access {
 }
 
 /**
- * The budget and the caller's role, read on the pool, or the error PROTOCOL.md prescribes: 404
+ * The budget and the caller's role, read on the pool, or the error the protocol prescribes (docs/protocol.md): 404
  * BUDGET_NOT_FOUND for a missing or deleted budget, 403 NOT_PARTICIPANT for anyone who is not a
  * participant right now. A refusal is confirmed by `confirmRefusal` before it is given.
  */

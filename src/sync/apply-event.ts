@@ -2,8 +2,9 @@ import type { PendingQuery, Row } from 'postgres';
 import type { TransactionSql } from '../db/sql.js';
 import { type BudgetRow, type CategoryRow, type ExpenseRow, toBudget, toCategory, toExpense } from '../db/rows.js';
 import type { ErrorCode } from '../errors/codes.js';
-import type { ClientEvent, StreamEvent } from '../protocol/events.js';
-import type { AnyRecord } from '../protocol/records.js';
+import type { StreamEvent } from '@budget-sync/protocol';
+import type { ClientEvent } from '../protocol/events.js';
+import type { AnyRecord } from '@budget-sync/protocol';
 import type { StreamWriter } from './stream-writer.js';
 
 /** Answers `conflict` or `rejected` for an event; nothing of it was written. */
@@ -60,7 +61,7 @@ export async function applyEvent(ctx: ApplyContext, e: ClientEvent): Promise<Str
 }
 
 /** The wire JSON of each record, built from the CTE's row `r` (money as 2-decimal text). */
-const RECORD_JSON = {
+export const RECORD_JSON = {
   budget: `jsonb_build_object('id', r.id, 'title', r.title, 'details', r.details, 'ownerId', r.owner_id, 'createdBy', r.created_by,
     'version', r.version, 'createdAt', r.created_at, 'updatedAt', r.updated_at)`,
   category: `jsonb_build_object('id', r.id, 'budgetId', r.budget_id, 'name', r.name, 'allocate', r.allocate::text, 'createdBy', r.created_by,
@@ -78,14 +79,14 @@ export interface ChangeSpec {
   cascade?: PendingQuery<Row[]>;
 }
 
-type AppendedRow<T extends Row> = T & { record: AnyRecord | null; cascade_ids: string[] | null };
+export type AppendedRow<T extends Row> = T & { record: AnyRecord | null; cascade_ids: string[] | null };
 
 /**
  * The one statement of an accepted change: the change and, if it matched a row, its log row at
  * `sequence` (and the budget's head, when `bump`). Built, not sent: the caller awaits it alone
  * (`changeAndAppend`) or sends a batch's statements together (`pipelineChanges`).
  */
-function appendStatement(
+export function appendStatement(
   ctx: ApplyContext,
   e: ClientEvent,
   spec: ChangeSpec,
@@ -111,7 +112,7 @@ function appendStatement(
 }
 
 /** The stream event of an appended row, recorded with the writer. */
-function appendedEvent(
+export function appendedEvent(
   ctx: ApplyContext,
   e: ClientEvent,
   row: AppendedRow<Row>,
@@ -138,7 +139,7 @@ function appendedEvent(
 }
 
 /** Not for budget.* events: their change is itself an UPDATE of the budget row, and one statement must not update a row twice. */
-const bumps = (ctx: ApplyContext, e: ClientEvent) => ctx.lastForBudget === true && !e.eventType.startsWith('budget.');
+export const bumps = (ctx: ApplyContext, e: ClientEvent) => ctx.lastForBudget === true && !e.eventType.startsWith('budget.');
 
 /**
  * Runs `spec.change` and, if it matched a row, appends the log row in the same statement. Returns
@@ -154,34 +155,6 @@ async function changeAndAppend<T extends Row>(
   const [row] = await appendStatement(ctx, e, spec, sequence, bump);
   if (!row) return undefined;
   return { row: row as unknown as T, event: appendedEvent(ctx, e, row, sequence, bump, spec.cascade !== undefined) };
-}
-
-/**
- * Several category.* / expense.* events, each already checked against the batch (a participant, a
- * live budget, no receipt), as one round trip: every statement is sent at once with the sequence
- * it gets if all before it are accepted, and Postgres runs them in order (a later statement sees
- * an earlier one's rows). Returns their events when every one was accepted; `undefined` as soon as
- * one matched nothing — its sequence is then missing from the log, so the caller must roll the
- * transaction back and apply the batch one event at a time, which says why and keeps the stream
- * gap-free. On the 2-core VM a round trip inside a write transaction was the servers' largest CPU
- * item (docs/benchmarks.md, 2026-12-05): a batch of 25 was 28 of them.
- */
-export async function pipelineChanges(batch: { ctx: ApplyContext; e: ClientEvent }[]): Promise<StreamEvent[] | undefined> {
-  const last = new Map<string, number>();
-  const planned = batch.map(({ ctx, e }) => {
-    const previous = last.get(e.budgetId);
-    const sequence = previous === undefined ? ctx.writer.nextSequence(e.budgetId) : previous + 1;
-    last.set(e.budgetId, sequence);
-    const spec = recordChange(ctx, e);
-    const bump = bumps(ctx, e);
-    return { ctx, e, spec, sequence, bump, rows: appendStatement(ctx, e, spec, sequence, bump).execute() };
-  });
-  const settled = await Promise.allSettled(planned.map((p) => p.rows));
-  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed) throw failed.reason;
-  const rows = settled.map((r) => (r as PromiseFulfilledResult<AppendedRow<Row>[]>).value[0]);
-  if (rows.some((row) => row === undefined)) return undefined;
-  return planned.map((p, i) => appendedEvent(p.ctx, p.e, rows[i] as AppendedRow<Row>, p.sequence, p.bump, p.spec.cascade !== undefined));
 }
 
 /** Whether `pipelineChanges` takes this event type (every record event; budget.* read and update the locked row in memory). */
@@ -227,7 +200,7 @@ function stripExtras<T extends Row>(row: T): T {
  * The change of a category.* or expense.* event. Version checks live in its WHERE, so a refused
  * event matches nothing and writes nothing; each is scoped to the event's budget.
  */
-function recordChange(ctx: ApplyContext, e: ClientEvent): ChangeSpec {
+export function recordChange(ctx: ApplyContext, e: ClientEvent): ChangeSpec {
   const { tx, now } = ctx;
   switch (e.eventType) {
     case 'category.add':

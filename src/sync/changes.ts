@@ -1,4 +1,4 @@
-import type { StreamEvent } from '../protocol/events.js';
+import type { StreamEvent } from '@budget-sync/protocol';
 
 /** A budget whose stream grew: its newest committed sequence. */
 export interface CommittedPointer {
@@ -11,7 +11,7 @@ export interface CommittedPointer {
   committedAt?: number;
 }
 
-/** A user's set of budgets changed (PROTOCOL.md `membership`). */
+/** A user's set of budgets changed (docs/protocol.md, "Membership"). */
 export interface MembershipChange {
   userId: string;
   budgetId: string;
@@ -21,7 +21,7 @@ export interface MembershipChange {
 /**
  * Told after every commit that appended to a stream: the real-time side wakes local subscribers
  * and tells other instances. Called after COMMIT, never inside the write transaction (a NOTIFY
- * there would take Postgres's global notify lock through the commit; PITFALLS §1).
+ * there would take Postgres's global notify lock through the commit; docs/dependencies.md).
  */
 export interface ChangeSink {
   /**
@@ -41,5 +41,3 @@ export const NO_SINK: ChangeSink = { committed: () => {} };
 export interface StreamWaiter {
   waitForStream(budgetId: string, userId: string, after: number, timeoutMs: number, signal: AbortSignal): Promise<void>;
 }
-
-export const NO_WAIT: StreamWaiter = { waitForStream: async () => {} };

@@ -1,10 +1,11 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Sql, TransactionSql } from '../db/sql.js';
 import { type BudgetRow, type ParticipantRow, toBudget, toParticipant } from '../db/rows.js';
 import { AppError } from '../errors/app-error.js';
-import type { Budget, Participant, Role } from '../protocol/records.js';
-import { requireOwner, requireParticipant, requireParticipantIn } from './access.js';
+import type { Budget, Participant, Role } from '@budget-sync/protocol';
+import { requireOwner, requireParticipantIn } from './access.js';
 import type { ChangeSink, MembershipChange } from './changes.js';
+import { Invites, admits, departed, hashToken, invalidInvite, readInvite, useInvite } from './invites.js';
 import { StreamWriter } from './stream-writer.js';
 
 /** Server-made events have no client content to compare; their fingerprint is a constant. */
@@ -29,8 +30,6 @@ export interface CreatedBudget {
   body: { budget: Budget; participant: Participant; sequence: number };
 }
 
-const hashToken = (token: string) => createHash('sha256').update(token).digest();
-
 function isEventIdConflict(err: unknown): boolean {
   const e = err as { code?: string; constraint_name?: string };
   return e.code === '23505' && e.constraint_name === 'events_event_id_idx';
@@ -49,11 +48,15 @@ async function participantRow(tx: TransactionSql | Sql, budgetId: string, userId
  * so other devices learn it through the same stream as any edit.
  */
 export class Membership {
+  private readonly invites: Invites;
+
   constructor(
     private readonly sql: Sql,
     private readonly sink: ChangeSink,
     private readonly options: MembershipOptions,
-  ) {}
+  ) {
+    this.invites = new Invites(sql, options);
+  }
 
   /** Runs `fn` in a transaction with a stream writer, then reports what it appended. */
   private async write<T>(fn: (tx: TransactionSql, writer: StreamWriter, membership: MembershipChange[]) => Promise<T>): Promise<T> {
@@ -149,33 +152,37 @@ export class Membership {
     return participant;
   }
 
-  async createInvite(actorId: string, budgetId: string, input: { expiresInSeconds?: number; maxUses?: number }) {
-    await requireParticipant(this.sql, budgetId, actorId);
-    const token = randomBytes(24).toString('base64url');
-    const now = Date.now();
-    const expiresAt = now + (input.expiresInSeconds ?? this.options.inviteTtlSeconds) * 1000;
-    await this.sql`
-      INSERT INTO invites (token_hash, budget_id, created_by, created_at, expires_at, max_uses)
-      VALUES (${hashToken(token)}, ${budgetId}, ${actorId}, ${now}, ${expiresAt}, ${input.maxUses ?? null})`;
-    return { token, expiresAt };
+  createInvite(actorId: string, budgetId: string, input: { expiresInSeconds?: number; maxUses?: number }) {
+    return this.invites.create(actorId, budgetId, input);
   }
 
-  /** Joins by invite token. Joining again is a no-op with the same answer. */
+  listInvites(actorId: string, budgetId: string) {
+    return this.invites.list(actorId, budgetId);
+  }
+
+  revokeInvite(actorId: string, budgetId: string, inviteId: string) {
+    return this.invites.revoke(actorId, budgetId, inviteId);
+  }
+
+  /**
+   * Joins by invite token (see invites.ts for who an invite admits). Joining again is a no-op with
+   * the same answer, even once the invite is used up or expired: a retried join must not fail.
+   */
   async join(actorId: string, token: string, expectedBudgetId?: string): Promise<{ budget: Budget; participant: Participant }> {
-    const invalid = () => new AppError('INVITE_INVALID', 'the invite is unknown, expired or used up');
-    const [invite] = await this.sql<{ budget_id: string }[]>`SELECT budget_id FROM invites WHERE token_hash = ${hashToken(token)}`;
-    if (!invite || (expectedBudgetId !== undefined && invite.budget_id !== expectedBudgetId)) throw invalid();
+    const tokenHash = hashToken(token);
+    const seen = await readInvite(this.sql, tokenHash, actorId);
+    if (!seen || (expectedBudgetId !== undefined && seen.budget_id !== expectedBudgetId)) throw invalidInvite();
+    if (!seen.member && !admits(seen, Date.now())) throw invalidInvite();
     return this.write(async (tx, writer, membership) => {
-      const [budget] = await tx<BudgetRow[]>`SELECT * FROM budgets WHERE id = ${invite.budget_id} FOR UPDATE`;
-      if (!budget || budget.deleted_at !== null) throw invalid();
+      const [budget] = await tx<BudgetRow[]>`SELECT * FROM budgets WHERE id = ${seen.budget_id} FOR UPDATE`;
+      if (!budget || budget.deleted_at !== null) throw invalidInvite();
       const existing = await participantRow(tx, budget.id, actorId);
       if (existing) return { budget: toBudget(budget), participant: toParticipant(existing) };
-      // Under the budget row lock, so concurrent joins cannot pass the limit or overuse the invite.
-      const [usable] = await tx`
-        UPDATE invites SET uses = uses + 1
-        WHERE token_hash = ${hashToken(token)} AND expires_at > ${writer.serverTime} AND (max_uses IS NULL OR uses < max_uses)
-        RETURNING 1`;
-      if (!usable) throw invalid();
+      // Read again under the budget row lock: a removal, a revocation by the maker's departure, or
+      // another join's use committed since the first read counts; concurrent joins cannot pass the
+      // participant limit or overuse the invite.
+      const invite = await readInvite(tx, tokenHash, actorId);
+      if (!invite || !admits(invite, writer.serverTime) || !(await useInvite(tx, invite, tokenHash, actorId))) throw invalidInvite();
       const [counted] = await tx<{ count: number }[]>`SELECT count(*)::int AS count FROM participants WHERE budget_id = ${budget.id}`;
       if ((counted?.count ?? 0) >= this.options.participantLimit) throw new AppError('PARTICIPANT_LIMIT_REACHED', 'the budget is full');
       writer.track(budget.id, budget.last_sequence);
@@ -230,9 +237,10 @@ export class Membership {
     });
   }
 
+  /** Ends a membership: the `participant.remove` event, and the invites it affects (invites.ts `departed`). */
   private async removeParticipant(tx: TransactionSql, writer: StreamWriter, budgetId: string, userId: string, actorId: string) {
     await tx`DELETE FROM participants WHERE budget_id = ${budgetId} AND user_id = ${userId}`;
-    await writer.append(tx, {
+    const event = await writer.append(tx, {
       budgetId,
       eventId: randomUUID(),
       eventType: 'participant.remove',
@@ -243,6 +251,7 @@ export class Membership {
       record: null,
       fingerprint: SERVER_FINGERPRINT,
     });
+    await departed(tx, budgetId, userId, writer.serverTime, actorId === userId ? undefined : event.sequence);
   }
 
   /**

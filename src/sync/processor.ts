@@ -1,25 +1,22 @@
 import type { Sql, TransactionSql } from '../db/sql.js';
 import type { BudgetRow } from '../db/rows.js';
 import type { AppError } from '../errors/app-error.js';
-import {
-  type ClientEvent,
-  type ParsedEvent,
-  type PushMode,
-  type PushResult,
-  type StreamEvent,
-  parseClientEvent,
-} from '../protocol/events.js';
+import type { PushMode, PushResult, StreamEvent } from '@budget-sync/protocol';
+import { type ClientEvent, type ParsedEvent, parseClientEvent } from '../protocol/events.js';
 import { isUnavailable } from '../db/pg-errors.js';
-import { type ApplyContext, Refusal, applyEvent, pipelineChanges, pipelinable } from './apply-event.js';
+import { type ApplyContext, Refusal, applyEvent, pipelinable } from './apply-event.js';
+import { pipelineChanges } from './pipeline.js';
 import { participantIds } from './access.js';
 import type { ChangeSink, MembershipChange } from './changes.js';
 import { type EventRow, StreamWriter } from './stream-writer.js';
+import { inTransaction } from './transaction.js';
 
 const UNIQUE_VIOLATION = '23505';
 
 /**
- * How a batch was written: `pipelined` (its statements in one round trip), `sequential` (one per
- * event: a single event, a budget.* event, a retry or refusal decided before any statement),
+ * How a batch was written: `pipelined` (its statements in one round trip; a lone one with its
+ * COMMIT), `sequential` (one per event: a budget.* event, a retry or refusal decided before any
+ * statement),
  * `retried` (pipelined, one statement matched nothing, rolled back and run sequentially) or
  * `careful` (after an unexpected database error, a savepoint per event).
  */
@@ -114,49 +111,49 @@ export class Processor {
     let writer: StreamWriter | undefined;
     const membership: MembershipChange[] = [];
     let pipelined = false;
-    const results = await this.sql.begin(async (tx) => {
+    const results = await inTransaction(this.sql, async (tx, commitWith) => {
       const budgetIds = [...new Set(events.map((e) => e.budgetId))].sort();
-      // Three statements in one round trip: Postgres runs a connection's pipelined statements in
-      // order, so the membership and receipts reads start after the locks are held and (READ
-      // COMMITTED: a snapshot per statement) see every change committed before. Not one statement:
-      // after a lock wait, FOR UPDATE sees the new version of the locked rows but not of other rows
-      // (PG docs, "Read Committed Isolation Level"), so a participants subquery beside it would miss
-      // a removal committed by the holder we waited for.
-      // `.execute()` sends in this order: a porsager query goes out when first awaited, and the
-      // async readReceipts would otherwise send its query first, before the lock is taken.
+      // One round trip, in this order: Postgres runs a connection's pipelined statements in order,
+      // so the batch's read starts after the locks are held and (READ COMMITTED: a snapshot per
+      // statement) sees every change committed before. Not one statement: after a lock wait, FOR
+      // UPDATE sees the new version of the locked rows but not of other rows (PG docs, "Read
+      // Committed Isolation Level"), so a participants subquery beside it would miss a removal
+      // committed by the holder we waited for.
       const locked = tx<BudgetRow[]>`SELECT * FROM budgets WHERE id = ANY(${budgetIds}::uuid[]) ORDER BY id FOR UPDATE`.execute();
-      const members = tx<{ budget_id: string }[]>`
-        SELECT budget_id FROM participants WHERE user_id = ${actorId} AND budget_id = ANY(${budgetIds}::uuid[])`.execute();
-      const [budgetRows, memberRows, receipts] = await Promise.all([
-        locked,
-        members,
-        readReceipts(
-          tx,
-          events.map((e) => e.eventId),
-        ),
-      ]);
+      const read = readBatch(
+        tx,
+        actorId,
+        budgetIds,
+        events.map((e) => e.eventId),
+      );
+      const [budgetRows, { member, receipts }] = await Promise.all([locked, read]);
       const budgets = new Map(budgetRows.map((b) => [b.id, b]));
       writer = new StreamWriter(Date.now());
       for (const b of budgets.values()) writer.track(b.id, b.last_sequence);
-      const member = new Set(memberRows.map((r) => r.budget_id));
       const lastOf = new Map(events.map((e) => [e.budgetId, e]));
       const batch: Batch = { tx, actorId, budgets, member, receipts, writer, careful: how === 'careful', lastOf };
 
-      let out: (PushResult | undefined)[];
-      const deleted: string[] = [];
       if (how === 'pipelined' && canPipeline(batch, events)) {
         pipelined = true;
-        const appended = await pipelineChanges(events.map((e) => ({ ctx: contextOf(batch, e), e })));
+        // One statement: a miss writes nothing (its head update is part of it), so COMMIT can go
+        // with it — the whole push is three round trips (BEGIN; lock and read; statement and
+        // COMMIT). Several: a miss leaves a hole in the sequences the later statements took, so
+        // the batch must be able to roll back.
+        const appended = await pipelineChanges(
+          events.map((e) => ({ ctx: contextOf(batch, e), e })),
+          events.length === 1 ? commitWith : undefined,
+        );
         if (!appended) throw new PipelineMiss();
-        out = appended.map((event, i) => answer(events[i] as ClientEvent, event));
-      } else {
-        out = await applyInOrder(batch, events, mode, deleted);
+        if (events.length > 1) await commitWith(writer.flush(tx));
+        return appended.map((event, i) => answer(events[i] as ClientEvent, event));
       }
+      const deleted: string[] = [];
+      const out = await applyInOrder(batch, events, mode, deleted);
       // A deleted budget leaves every participant's set of budgets.
       for (const id of deleted) {
         for (const userId of await participantIds(tx, id)) membership.push({ userId, budgetId: id, change: 'removed' });
       }
-      await writer.flush(tx);
+      await commitWith(writer.flush(tx));
       return out;
     });
     const pointers = writer?.pointers() ?? [];
@@ -212,11 +209,11 @@ function refusedBeforeStatement(b: Batch, e: ClientEvent): Refusal | undefined {
 class PipelineMiss extends Error {}
 
 /**
- * Whether the batch can go as one pipeline: more than one event, distinct eventIds, and record
- * events that need nothing but their statement (no receipt, a live budget, a participant).
+ * Whether the batch can go as one pipeline: distinct eventIds, and record events that need nothing
+ * but their statement (no receipt, a live budget, a participant).
  */
 function canPipeline(b: Batch, events: ClientEvent[]): boolean {
-  if (events.length < 2 || new Set(events.map((e) => e.eventId)).size !== events.length) return false;
+  if (new Set(events.map((e) => e.eventId)).size !== events.length) return false;
   return events.every((e) => pipelinable(e) && !b.receipts.has(e.eventId) && refusedBeforeStatement(b, e) === undefined);
 }
 
@@ -269,23 +266,41 @@ interface Receipt {
   fingerprint: string;
 }
 
+const toReceipt = (r: EventRow): Receipt => ({
+  eventId: r.event_id,
+  eventType: r.event_type,
+  budgetId: r.budget_id,
+  recordId: r.record_id,
+  sequence: r.sequence,
+  version: r.version,
+  record: r.record,
+  fingerprint: r.fingerprint,
+});
+
 async function readReceipts(tx: TransactionSql, eventIds: string[]): Promise<Map<string, Receipt>> {
   const rows = await tx<EventRow[]>`SELECT * FROM events WHERE event_id = ANY(${eventIds}::uuid[])`;
-  return new Map(
-    rows.map((r) => [
-      r.event_id,
-      {
-        eventId: r.event_id,
-        eventType: r.event_type,
-        budgetId: r.budget_id,
-        recordId: r.record_id,
-        sequence: r.sequence,
-        version: r.version,
-        record: r.record,
-        fingerprint: r.fingerprint,
-      },
-    ]),
-  );
+  return new Map(rows.map((r) => [r.event_id, toReceipt(r)]));
+}
+
+/**
+ * What the batch needs to know, as one statement: the budgets of the batch the actor is a
+ * participant of, and the receipts of its eventIds (as JSON: one row, whatever the batch).
+ */
+async function readBatch(
+  tx: TransactionSql,
+  actorId: string,
+  budgetIds: string[],
+  eventIds: string[],
+): Promise<{ member: Set<string>; receipts: Map<string, Receipt> }> {
+  const [row] = await tx<{ member: string[]; receipts: EventRow[] }[]>`
+    SELECT
+      (SELECT coalesce(json_agg(budget_id), '[]') FROM participants
+        WHERE user_id = ${actorId} AND budget_id = ANY(${budgetIds}::uuid[])) AS member,
+      (SELECT coalesce(json_agg(e), '[]') FROM events e WHERE event_id = ANY(${eventIds}::uuid[])) AS receipts`.execute();
+  return {
+    member: new Set(row?.member),
+    receipts: new Map((row?.receipts ?? []).map((r) => [r.event_id, toReceipt(r)])),
+  };
 }
 
 /** A retried eventId: the original outcome, only to a current participant of its budget. */

@@ -10,7 +10,7 @@ import {
   toParticipant,
 } from '../db/rows.js';
 import { AppError } from '../errors/app-error.js';
-import type { StreamEvent } from '../protocol/events.js';
+import type { StreamEvent } from '@budget-sync/protocol';
 import { requireParticipant, requireParticipantIn } from './access.js';
 import { type EventRow, toStreamEvent } from './stream-writer.js';
 

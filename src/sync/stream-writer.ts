@@ -1,6 +1,6 @@
 import type { TransactionSql } from '../db/sql.js';
-import type { AnyRecord } from '../protocol/records.js';
-import type { EventType, StreamEvent } from '../protocol/events.js';
+import type { AnyRecord } from '@budget-sync/protocol';
+import type { EventType, StreamEvent } from '@budget-sync/protocol';
 import type { CommittedPointer } from './changes.js';
 
 /** What an accepted change appends to its budget's stream. */
@@ -95,14 +95,17 @@ export class StreamWriter {
     return out;
   }
 
-  /** Writes the new heads back that no append wrote: one statement for all those budgets. */
+  /**
+   * Writes the new heads back that no append wrote: one statement for all those budgets. Sent
+   * before this returns (not at the first await), so a COMMIT queued right after goes behind it.
+   */
   async flush(tx: TransactionSql): Promise<void> {
     const grown = this.pointers().filter((p) => this.written.get(p.budgetId) !== p.sequence);
     if (grown.length === 0) return;
     await tx`
       UPDATE budgets b SET last_sequence = v.seq
       FROM unnest(${grown.map((p) => p.budgetId)}::uuid[], ${grown.map((p) => p.sequence)}::bigint[]) AS v(id, seq)
-      WHERE b.id = v.id`;
+      WHERE b.id = v.id`.execute();
   }
 }
 

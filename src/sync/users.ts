@@ -2,7 +2,7 @@ import type { Sql } from '../db/sql.js';
 import { type UserRow, toUser } from '../db/rows.js';
 import { AppError } from '../errors/app-error.js';
 import type { Principal } from '../auth/verifier.js';
-import type { PublicProfile, User } from '../protocol/records.js';
+import type { PublicProfile, User } from '@budget-sync/protocol';
 import type { Membership } from './membership.js';
 
 /** Splits a token's `name` claim into first and last name ("Ada Lovelace" → Ada / Lovelace). */

@@ -1,7 +1,7 @@
 /**
  * The production path of FirebaseVerifier: real RS256 tokens checked by firebase-admin against an x509
  * cert map fetched from "www.googleapis.com", which an `httpAgent` routes to a local HTTPS server
- * (PITFALLS §4). No emulator variable is involved.
+ * (docs/dependencies.md, "firebase-admin"). No emulator variable is involved.
  */
 import t from 'tap';
 import { FirebaseVerifier } from '../../src/auth/firebase-verifier.js';

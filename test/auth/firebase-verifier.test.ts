@@ -1,6 +1,6 @@
 /**
  * FirebaseVerifier in emulator mode, against firebase-admin itself and a fake Auth emulator
- * (PITFALLS §4): account states, claim failures, provider outages, the process-wide emulator
+ * (docs/dependencies.md, "firebase-admin"): account states, claim failures, provider outages, the process-wide emulator
  * variable, and construction errors. The real RS256 path is in firebase-verifier-rs256.test.ts.
  */
 import { generateKeyPairSync } from 'node:crypto';

@@ -1,58 +1,19 @@
 /**
- * The client's parts without a server: store, backoff, tokens, value checks, the emitter, inbox
+ * The client's parts without a server: backoff, tokens, value checks, the emitter, inbox
  * ordering and the view, driven by hand-made stream events (the outbox: outbox.test.ts).
  */
 import t from 'tap';
 import { randomUUID } from 'node:crypto';
-import { Backoff, sleep } from '../../src/client/backoff.js';
-import { TypedEmitter } from '../../src/client/emitter.js';
-import { MemoryStore } from '../../src/client/store.js';
-import { TokenSource, expiresAt } from '../../src/client/token.js';
-import * as check from '../../src/client/values.js';
+import { Backoff, sleep } from '../../packages/client/src/backoff.js';
+import { TypedEmitter } from '../../packages/client/src/emitter.js';
+import { TokenSource, expiresAt } from '../../packages/client/src/token.js';
+import { globalSocket } from '../../packages/client/src/transport-socket.js';
+import * as check from '../../packages/client/src/values.js';
 import { token as devToken } from '../helpers/server.js';
 import { ME, OTHER, budget, category, edit, expense, participant, snapshot, streamEvent } from './fixtures/records.js';
 import { replica as replicaOf } from './fixtures/replica.js';
 
 const replica = () => replicaOf(ME);
-
-t.test('MemoryStore: layers, copies, outbox, and rollback of a failed transaction', async (t) => {
-  const store = new MemoryStore();
-  const b = randomUUID();
-  const c = category(b, randomUUID());
-  await store.put('server', 'category', c);
-  c.name = 'mutated by the caller';
-  t.equal((await store.get('server', 'category', b, c.id))?.name, 'Food', 'the store keeps its own copy');
-  t.equal(await store.get('local', 'category', b, c.id), undefined, 'layers are separate');
-  await store.put('server', 'budget', budget(b));
-  await store.setCursor(b, 4);
-  await store.saveOutbox({ seq: 1, event: edit(b, 'category.edit', c.id, { version: 1, name: 'x' }) });
-  t.same(await store.budgetIds(), [b]);
-
-  const before = { server: await store.list('server', 'category', b), cursor: await store.getCursor(b), outbox: await store.outbox() };
-  await t.rejects(
-    store.transaction(async () => {
-      await store.put('server', 'category', { ...c, name: 'changed' });
-      await store.remove('server', 'budget', b, b);
-      await store.setCursor(b, 9);
-      await store.saveOutbox({ seq: 2, event: edit(b, 'category.delete', c.id, { version: 1 }) });
-      await store.removeOutbox([before.outbox[0]!.event.eventId]);
-      await store.clearLayer('server', b);
-      await store.put('local', 'budget', budget(randomUUID()));
-      await store.dropBudget(b);
-      throw new Error('boom');
-    }),
-    /boom/,
-  );
-  t.same(await store.list('server', 'category', b), before.server, 'records restored');
-  t.ok(await store.get('server', 'budget', b, b), 'removed record restored');
-  t.equal(await store.getCursor(b), 4, 'cursor restored');
-  t.same(await store.outbox(), before.outbox, 'outbox restored');
-  t.same(await store.budgetIds(), [b], 'no budget left behind by the failed transaction');
-
-  await store.transaction(async () => store.dropBudget(b));
-  t.same(await store.budgetIds(), []);
-  t.same(await store.outbox(), [], 'dropping a budget drops its outbox entries');
-});
 
 t.test('Backoff: full jitter inside a doubling window, capped, reset; sleep stops on abort', async (t) => {
   const top = new Backoff({ baseMs: 100, capMs: 1000, random: () => 0.999999 });
@@ -118,6 +79,24 @@ t.test('values: the server rules, checked before an edit is queued', async (t) =
   t.throws(() => check.text('', 'name', 10), TypeError);
   t.equal(check.text('', 'note', 10, 0), '');
   t.equal(check.jwtClaims('x.bm90IGpzb24.y'), undefined);
+});
+
+t.test('globalSocket: the platform WebSocket with the token in the subprotocols, or a clear error', async (t) => {
+  const g = globalThis as { WebSocket?: unknown };
+  const saved = g.WebSocket;
+  t.teardown(() => {
+    g.WebSocket = saved;
+  });
+  g.WebSocket = undefined;
+  t.throws(() => globalSocket('ws://127.0.0.1:1/sync', 'tok'), /no global WebSocket here/, 'none (Node 20): says what to pass');
+  const opened: unknown[] = [];
+  g.WebSocket = class {
+    constructor(...args: unknown[]) {
+      opened.push(args);
+    }
+  };
+  await globalSocket('ws://127.0.0.1:1/sync', 'tok');
+  t.same(opened, [['ws://127.0.0.1:1/sync', ['budget-sync.v1', 'bearer.tok']]], 'browser-style auth');
 });
 
 t.test('TypedEmitter: on, once, off, next; a throwing listener does not stop the others', async (t) => {

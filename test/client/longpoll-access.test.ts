@@ -3,7 +3,7 @@
  * membership found and dropped, and a cursor the server never gave replaced from a snapshot.
  */
 import t from 'tap';
-import { MemoryStore } from '../../src/client/index.js';
+import { MemoryStore } from '../../packages/client/src/index.js';
 import { eventually, harness, localState, record, serverState, shared, switchableFetch } from './fixtures/support.js';
 
 t.test('revocation over long-poll: removed or deleted budgets are dropped, unsent edits reported', async (t) => {

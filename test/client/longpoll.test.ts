@@ -4,7 +4,7 @@
  * budget: longpoll-access.test.ts).
  */
 import t from 'tap';
-import { MemoryStore } from '../../src/client/index.js';
+import { MemoryStore } from '../../packages/client/src/index.js';
 import { eventually, harness, localState, record, serverState, shared, switchableFetch } from './fixtures/support.js';
 
 t.test('offline edits show at once, then one flush sends them all in order', async (t) => {

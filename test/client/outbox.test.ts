@@ -4,8 +4,8 @@
  */
 import t from 'tap';
 import { randomUUID } from 'node:crypto';
-import { MAX_BATCH } from '../../src/client/outbox.js';
-import type { QueuedEvent } from '../../src/client/types.js';
+import { MAX_BATCH } from '../../packages/client/src/outbox.js';
+import type { QueuedEvent } from '../../packages/client/src/types.js';
 import { ME, budget, category, edit, expense, participant, result, snapshot, streamEvent } from './fixtures/records.js';
 import { replica as replicaOf } from './fixtures/replica.js';
 

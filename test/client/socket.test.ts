@@ -5,8 +5,8 @@
  */
 import t from 'tap';
 import WS from 'ws';
-import { MemoryStore } from '../../src/client/index.js';
-import type { WebSocketLike } from '../../src/client/transport-socket.js';
+import { MemoryStore } from '../../packages/client/src/index.js';
+import type { WebSocketLike } from '../../packages/client/src/transport-socket.js';
 import { eventually, harness, localState, record, serverState, token } from './fixtures/support.js';
 
 /**

@@ -16,9 +16,9 @@
 import net from 'node:net';
 import { randomUUID } from 'node:crypto';
 import t from 'tap';
-import { SyncClient } from '../../src/client/index.js';
-import { BUDGET_CREATE_SEQUENCE } from '../../src/client/outbox.js';
-import type { Budget, BudgetCreateEvent, Expense, OutboundEvent, Participant, StreamEvent } from '../../src/client/types.js';
+import { SyncClient } from '../../packages/client/src/node.js';
+import { BUDGET_CREATE_SEQUENCE } from '../../packages/client/src/outbox.js';
+import type { Budget, BudgetCreateEvent, Expense, OutboundEvent, Participant, StreamEvent } from '../../packages/client/src/types.js';
 import { eventually, harness } from '../client/fixtures/support.js';
 import { token } from '../helpers/server.js';
 import { replica as replicaOf } from '../client/fixtures/replica.js';

@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import t from 'tap';
 import { migrate } from '../../src/db/migrate.js';
-import { dumpSchema } from '../../src/db/schema-dump.js';
+import { dumpSchema } from '../helpers/schema-dump.js';
 import { createSql } from '../../src/db/sql.js';
 import { createEmptyDb } from '../helpers/db.js';
 

@@ -9,7 +9,7 @@ import { startPhotoServer } from './fixtures/server.js';
 
 /**
  * Whatever fails, the users row never points at an object that does not exist
- * (ORIGINAL-SERVICE.md §7: the old service deleted the old photo before its DB update).
+ * (deleting the old photo before the database update would break that).
  */
 t.test('failures of the store or the database', async (t) => {
   const { endpoint } = await startS3(t);

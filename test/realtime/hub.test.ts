@@ -6,7 +6,7 @@
 import t, { type Test } from 'tap';
 import pino from 'pino';
 import { Metrics } from '../../src/http/metrics.js';
-import type { StreamEvent } from '../../src/protocol/events.js';
+import type { StreamEvent } from '@budget-sync/protocol';
 import { Hub } from '../../src/realtime/hub.js';
 import type { Subscriber } from '../../src/realtime/subscription.js';
 import type { CommittedPointer } from '../../src/sync/changes.js';

@@ -1,7 +1,7 @@
 /**
  * Postgres stopped for ~10 s and started again, under two instances with live subscribers.
  *
- * porsager's listener does not survive an outage of ~8 s (PITFALLS §2), so this needs the watchdog:
+ * porsager's listener does not survive an outage of ~8 s (docs/dependencies.md), so this needs the watchdog:
  * it must rebuild the LISTEN connection once Postgres is back, and the re-LISTEN resync plus NOTIFY
  * must deliver everything. The safety poll is off (60 s) to prove that path on its own.
  * A dedicated embedded cluster (its own port and data folder under .data/), since it is stopped.

@@ -4,8 +4,8 @@
  * and a revocation ends only its own user's chunk.
  */
 import t from 'tap';
-import type { StreamEvent } from '../../src/protocol/events.js';
-import type { RevokeReason } from '../../src/realtime/messages.js';
+import type { StreamEvent } from '@budget-sync/protocol';
+import type { RevokeReason } from '@budget-sync/protocol';
 import { type EventsMessage, SocketSubscription, type SubscriptionSocket } from '../../src/realtime/subscription.js';
 import { uuid } from '../helpers/server.js';
 

@@ -4,7 +4,7 @@
  * are the log's, byte for byte: every event type here, in mixed case ids, refusals between them.
  */
 import t from 'tap';
-import type { StreamEvent } from '../../src/protocol/events.js';
+import type { StreamEvent } from '@budget-sync/protocol';
 import type { ChangeSink } from '../../src/sync/changes.js';
 import { Processor } from '../../src/sync/processor.js';
 import { readStream } from '../../src/sync/reads.js';

@@ -2,7 +2,7 @@
 import t from 'tap';
 import { ev, type PushResultJson } from '../helpers/api.js';
 import { uuid } from '../helpers/server.js';
-import { type Ctx, one, setup, writeState } from './fixtures/support.js';
+import { type Ctx, keys, one, setup, writeState } from './fixtures/support.js';
 
 let ctx: Ctx;
 t.before(async () => {
@@ -91,9 +91,14 @@ t.test('the same eventId with different content is EVENT_ID_REUSED; a non-partic
     t.equal(r.record, undefined, `${label} gets no record`);
     t.equal(r.sequence, undefined, `${label} gets no sequence`);
   }
-  // Even when they send it under a budget of their own.
+  // Even when they send it under a budget of their own (the decision in docs/protocol.md): the
+  // answer names only what they sent, never the budget, record or sequence of the original.
   const mine = await api.createBudget('mallory');
-  t.match(await one(api, 'mallory', { ...cat, budgetId: mine }), { status: 'rejected', error: { code: 'NOT_PARTICIPANT' } });
+  const beforeReplay = await writeState(ctx.sql);
+  const replay = await one(api, 'mallory', { ...cat, budgetId: mine });
+  t.match(replay, { status: 'rejected', error: { code: 'NOT_PARTICIPANT' }, budgetId: mine, recordId: cat.recordId });
+  t.same(keys(replay), ['budgetId', 'error', 'eventId', 'eventType', 'recordId', 'status'], 'nothing of the original');
+  t.same(await writeState(ctx.sql), beforeReplay, 'and nothing is written');
   t.match(await one(api, 'ivan', cat), { status: 'duplicate', sequence: orig?.sequence });
 });
 

@@ -6,7 +6,7 @@
  * reason of the refusal), and which batches are not pipelined at all.
  */
 import t from 'tap';
-import type { PushResult, StreamEvent } from '../../src/protocol/events.js';
+import type { PushResult, StreamEvent } from '@budget-sync/protocol';
 import type { ChangeSink } from '../../src/sync/changes.js';
 import { type BatchPath, Processor } from '../../src/sync/processor.js';
 import { readStream } from '../../src/sync/reads.js';
@@ -137,6 +137,94 @@ t.test('a statement that matches nothing rolls the pipeline back and the batch r
   );
 });
 
+t.test('one event is pipelined with its COMMIT; when it matches nothing it wrote nothing and is explained', async (t) => {
+  const ctx = await setup(t);
+  const budgetId = await ctx.api.createBudget('owner');
+  const p = observed(ctx);
+  const h = await head(ctx, budgetId);
+  const cat = ev.categoryAdd(budgetId);
+  const [ok] = await p.push([cat], 'owner');
+  t.same([ok?.status, ok?.sequence], ['accepted', h + 1]);
+  t.equal(await head(ctx, budgetId), h + 1, 'its statement wrote the head');
+
+  const before = await writeState(ctx.sql);
+  const [stale] = await p.push([ev.edit('category.edit', budgetId, cat.recordId, 5, { name: 'stale' })], 'owner');
+  const [orphan] = await p.push([ev.expenseAdd(budgetId, '00000000-0000-4000-8000-000000000000')], 'owner');
+  t.same(p.paths, ['pipelined', 'retried', 'retried']);
+  t.match(stale, { status: 'conflict', error: { code: 'VERSION_CONFLICT' }, record: { id: cat.recordId, version: 1 } });
+  t.match(orphan, { status: 'rejected', error: { code: 'CATEGORY_NOT_FOUND' } });
+  t.same(await writeState(ctx.sql), before, 'the refused events wrote nothing');
+  t.equal(await head(ctx, budgetId), h + 1);
+  t.equal(JSON.stringify(p.handed), JSON.stringify(await readStream(ctx.sql, budgetId, h, 100)), 'only the accepted event was handed over');
+});
+
+t.test('consecutive adds of one type are one statement that writes what one-by-one would', async (t) => {
+  const ctx = await setup(t);
+  const budgetId = await ctx.api.createBudget('owner');
+  const cat = ev.categoryAdd(budgetId);
+  await ctx.api.push('owner', [cat]);
+  const h = await head(ctx, budgetId);
+  const p = observed(ctx);
+  const adds = Array.from({ length: 5 }, (_, i) =>
+    ev.expenseAdd(budgetId, cat.recordId, { amount: `${i + 1}`, note: i === 2 ? null : `n${i}` }),
+  );
+  const results = await p.push([ev.categoryAdd(budgetId), ev.categoryAdd(budgetId), ...adds], 'owner');
+  t.same(p.paths, ['pipelined']);
+  t.same(
+    results.map((r) => [r.status, r.sequence]),
+    Array.from({ length: 7 }, (_, i) => ['accepted', h + 1 + i]),
+  );
+  t.same(results[4]?.record, { ...results[4]?.record, amount: '3.00', note: null }, 'each result carries its own record');
+  t.equal(await head(ctx, budgetId), h + 7, "the run's last event wrote the head");
+  t.equal(JSON.stringify(p.handed), JSON.stringify(await readStream(ctx.sql, budgetId, h, 100)), 'the log, byte for byte');
+
+  // A repeated record id splits the run; the second add is refused one by one.
+  const dup = ev.expenseAdd(budgetId, cat.recordId);
+  const again = await p.push(
+    [dup, { ...ev.expenseAdd(budgetId, cat.recordId), recordId: dup.recordId }, ev.expenseAdd(budgetId, cat.recordId)],
+    'owner',
+    'independent',
+  );
+  t.same(
+    again.map((r) => [r.status, r.error?.code]),
+    [
+      ['accepted', undefined],
+      ['rejected', 'RECORD_EXISTS'],
+      ['accepted', undefined],
+    ],
+  );
+  // One add of the run matches nothing (no such category): nothing of the run is written.
+  const before = await writeState(ctx.sql);
+  const orphan = await p.push(
+    [
+      ev.expenseAdd(budgetId, cat.recordId),
+      ev.expenseAdd(budgetId, '00000000-0000-4000-8000-000000000000'),
+      ev.expenseAdd(budgetId, cat.recordId),
+    ],
+    'owner',
+  );
+  t.same(p.paths, ['pipelined', 'retried', 'retried']);
+  t.same(
+    orphan.map((r) => [r.status, r.error?.code]),
+    [
+      ['accepted', undefined],
+      ['rejected', 'CATEGORY_NOT_FOUND'],
+      ['skipped', undefined],
+    ],
+  );
+  const after = await writeState(ctx.sql);
+  t.same(
+    [after.events - before.events, after.expenses - before.expenses, after.heads - before.heads],
+    [1, 1, 1],
+    'only the first add, once',
+  );
+  t.same(
+    (await readStream(ctx.sql, budgetId, 0, 100)).map((e) => e.sequence),
+    Array.from({ length: h + 10 }, (_, i) => i + 1),
+    'the log is gap-free',
+  );
+});
+
 t.test('a conflict in a pipeline is answered with the current record, as one by one', async (t) => {
   const ctx = await setup(t);
   const budgetId = await ctx.api.createBudget('owner');
@@ -158,7 +246,7 @@ t.test('batches that are not pipelined', async (t) => {
   const other = await ctx.api.createBudget('someone');
   const p = observed(ctx);
   const cat = ev.categoryAdd(budgetId);
-  await p.push([cat], 'owner');
+  await ctx.api.push('owner', [cat]);
   await p.push([ev.categoryAdd(budgetId), ev.edit('budget.edit', budgetId, budgetId, 1, { title: 'x' })], 'owner');
   const retry = await p.push([cat, ev.categoryAdd(budgetId)], 'owner');
   const foreign = await p.push([ev.categoryAdd(budgetId), ev.categoryAdd(other)], 'owner', 'independent');
@@ -166,8 +254,8 @@ t.test('batches that are not pipelined', async (t) => {
   const same = await p.push([twice, twice], 'owner');
   t.same(
     p.paths,
-    ['sequential', 'sequential', 'sequential', 'sequential', 'sequential'],
-    'one event; a budget.* event; a retried eventId; a refusal known before any statement; one eventId twice',
+    ['sequential', 'sequential', 'sequential', 'sequential'],
+    'a budget.* event; a retried eventId; a refusal known before any statement; one eventId twice',
   );
   t.same(
     retry.map((r) => r.status),
@@ -192,4 +280,7 @@ t.test('the server counts its batches by path', async (t) => {
   await ctx.api.push('owner', [ev.categoryAdd(budgetId), ev.categoryAdd(budgetId)]);
   const metrics = await ctx.server.app.inject({ method: 'GET', url: '/metrics' });
   t.match(metrics.body, /^push_batches_total\{path="pipelined"\} 1$/m);
+  t.match(metrics.body, /^push_events_total\{status="accepted"\} 2$/m, 'events by status');
+  t.match(metrics.body, /^http_requests_total\{method="POST",route="\/events",status="200"\} 1$/m, 'requests by route and status');
+  t.match(metrics.body, /^http_request_duration_seconds_count\{method="POST",route="\/events"\} 1$/m);
 });

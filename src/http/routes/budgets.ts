@@ -9,7 +9,7 @@ import type { Services } from '../services.js';
 
 const lower = (id: string) => id.toLowerCase();
 
-/** Budget creation and every read of a budget (PROTOCOL.md "Snapshots and resources"). */
+/** Budget creation and every read of a budget (docs/protocol.md, "Budgets and their records"). */
 export async function budgetRoutes(fastify: FastifyInstance, { membership, reads }: Services): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
 

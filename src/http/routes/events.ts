@@ -19,7 +19,7 @@ export async function eventRoutes(fastify: FastifyInstance, { processor, reads, 
       ]);
     }
     const results = await processor.push(events, principal(req).uid, mode ?? 'stopOnError');
-    for (const r of results) metrics.pushEvents.inc({ status: r.status });
+    metrics.pushed(results);
     return { events: results };
   });
 

@@ -1,9 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import { AppError } from '../../errors/app-error.js';
+import { metricsEndpoint } from '../metrics-endpoint.js';
 import type { Services } from '../services.js';
 
-/** Operational routes: no auth, no rate limit. */
-export async function healthRoutes(app: FastifyInstance, { sql, metrics, accepting }: Services): Promise<void> {
+/** Operational routes: no bearer token of a user, no rate limit. */
+export async function healthRoutes(app: FastifyInstance, services: Services): Promise<void> {
+  const { sql, accepting, config } = services;
   const open = { config: { auth: false, rateLimit: false }, schema: { hide: true } } as const;
 
   app.get('/healthz', open, async () => ({ status: 'ok' }));
@@ -18,8 +20,6 @@ export async function healthRoutes(app: FastifyInstance, { sql, metrics, accepti
     return { status: 'ready' };
   });
 
-  app.get('/metrics', open, async (_req, reply) => {
-    void reply.type(metrics.registry.contentType);
-    return metrics.registry.metrics();
-  });
+  // With METRICS_PORT set, /metrics is served on that internal listener instead.
+  if (config.METRICS_PORT === undefined) metricsEndpoint(app, services);
 }

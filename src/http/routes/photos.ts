@@ -18,7 +18,7 @@ const UploadQuery = Type.Object({
 });
 
 /**
- * Profile photos (PROTOCOL.md "Users"). `store` null (no S3_BUCKET): the routes exist but answer
+ * Profile photos (docs/protocol.md, "Users"). `store` null (no S3_BUCKET): the routes exist but answer
  * 503 STORAGE_NOT_CONFIGURED, so clients learn "off here" rather than "no such route".
  * Confirm answers 200, not 201: it changes the user's photo, it does not create an addressable resource
  * of its own, and a retried confirm answers the same.
