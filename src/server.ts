@@ -6,11 +6,13 @@ import type { Config } from './config/schema.js';
 import { REQUEST_WAIT_MS } from './db/reconnect.js';
 import { type Sql, createSql } from './db/sql.js';
 import { type RoutePlugin, buildApp } from './http/app.js';
-import { Metrics } from './http/metrics.js';
+import { Metrics } from './metrics.js';
 import { buildMetricsApp } from './http/metrics-endpoint.js';
 import type { Services } from './http/services.js';
 import type { Logger } from './log.js';
 import { photoRoutes } from './http/routes/photos.js';
+import { socketRoute } from './http/routes/socket.js';
+import { notifyQueueUsage } from './realtime/notifier.js';
 import { Realtime } from './realtime/realtime.js';
 import type { PhotoStore } from './storage/photo-store.js';
 import { photoCleanup } from './storage/photos.js';
@@ -59,12 +61,12 @@ export async function createServer(
     outageWaitMs: REQUEST_WAIT_MS,
   });
   const verifier = overrides.verifier ?? createVerifier(config);
-  const metrics = new Metrics();
+  const metrics = new Metrics({ notifyQueueUsage: () => notifyQueueUsage(sql) });
   const realtime = new Realtime({ config, databaseUrl, sql, metrics, log });
   // The hub is told after every commit (ChangeSink) and holds long-polls (StreamWaiter).
   const sink = realtime.hub;
   const membership = new Membership(sql, sink, { participantLimit: config.PARTICIPANT_LIMIT, inviteTtlSeconds: config.INVITE_TTL_SECONDS });
-  const processor = new Processor(sql, sink, (path) => metrics.pushBatches.inc({ path }));
+  const processor = new Processor(sql, sink, metrics);
   // null without S3 settings: the photo routes then answer 503 STORAGE_NOT_CONFIGURED.
   const photoStore = overrides.photoStore !== undefined ? overrides.photoStore : createS3PhotoStore(config);
   let accepting = true;
@@ -83,8 +85,8 @@ export async function createServer(
     accepting: () => accepting,
     ...(photoStore ? { photoCleanup: photoCleanup(photoStore) } : {}),
   };
-  const socketRoute = realtime.attach(processor, verifier);
-  const app = await buildApp(services, [socketRoute, photoRoutes(photoStore), ...(overrides.plugins ?? [])]);
+  const sockets = realtime.attach(processor, verifier);
+  const app = await buildApp(services, [socketRoute(sockets), photoRoutes(photoStore), ...(overrides.plugins ?? [])]);
   const metricsApp = config.METRICS_PORT === undefined ? undefined : await buildMetricsApp(services);
   await realtime.start();
   return {

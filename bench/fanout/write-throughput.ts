@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import pino from 'pino';
 import { type Sql, createSql } from '../../src/db/sql.js';
-import { Metrics } from '../../src/http/metrics.js';
+import { Metrics } from '../../src/metrics.js';
 import { Notifier, createNotifierSql } from '../../src/realtime/notifier.js';
 import { encodeNotice } from '../../src/realtime/notify-payload.js';
 import { type ChangeSink, NO_SINK } from '../../src/sync/changes.js';

@@ -2,7 +2,7 @@
  * Browsers on other origins (`CORS_ORIGINS`, src/config/origins.ts): @fastify/cors answers the
  * preflight of every route and adds the CORS headers to every answer of an allowed origin, errors
  * included, so a page can read a 401's or 429's code. The socket upgrade checks the same list
- * (src/realtime/socket-route.ts): browsers send `Origin` there but do not enforce CORS on sockets.
+ * (src/http/routes/socket.ts): browsers send `Origin` there but do not enforce CORS on sockets.
  */
 import cors from '@fastify/cors';
 import type { FastifyInstance } from 'fastify';

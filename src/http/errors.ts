@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { toAppError } from '../db/pg-errors.js';
+import { toAppError } from '../sync/to-app-error.js';
 import { AppError, logLevel, refusalFields } from '../errors/app-error.js';
 import type { ErrorCode } from '../errors/codes.js';
 

@@ -7,7 +7,7 @@ import type { Membership } from '../sync/membership.js';
 import type { Processor } from '../sync/processor.js';
 import type { Reads } from '../sync/reads.js';
 import type { PhotoCleanup, Users } from '../sync/users.js';
-import type { Metrics } from './metrics.js';
+import type { Metrics } from '../metrics.js';
 
 /** Everything the HTTP layer calls; built once by `src/server.ts` (and by tests). */
 export interface Services {

@@ -14,11 +14,10 @@ import type { WebSocket, RawData } from 'ws';
 import type { Principal, TokenVerifier } from '../auth/verifier.js';
 import type { Config } from '../config/schema.js';
 import { CLOSE_CODES, type MessageRef, PROTOCOL_VERSION, type RevokeReason, type ServerMessage } from '@budget-sync/protocol';
-import { toAppError } from '../db/pg-errors.js';
+import { toAppError } from '../sync/to-app-error.js';
 import { AppError, logLevel, refusalFields } from '../errors/app-error.js';
-import type { Metrics } from '../http/metrics.js';
+import type { Metrics } from '../metrics.js';
 import type { Logger } from '../log.js';
-import { hasEventId } from '../protocol/events.js';
 import type { AccessBatcher } from '../sync/access-batch.js';
 import type { Processor } from '../sync/processor.js';
 import type { Hub, MembershipTarget } from './hub.js';
@@ -268,16 +267,9 @@ export class Connection implements SubscriptionSocket, MembershipTarget {
     this.deps.metrics.subscriptions.dec();
   }
 
-  /** Exactly POST /events: the same envelope checks, the same processor call, the same results. */
+  /** Exactly POST /events: the same write path, the same refusals, the same results. */
   private async push(id: MessageRef, events: unknown[], mode: 'stopOnError' | 'independent' | undefined): Promise<void> {
-    const missing = events.findIndex((e) => !hasEventId(e));
-    if (missing !== -1) {
-      throw new AppError('VALIDATION_FAILED', 'every event needs a UUID eventId', [
-        { path: `/events/${missing}/eventId`, message: 'must be a UUID' },
-      ]);
-    }
     const results = await this.deps.processor.push(events, this.userId, mode ?? 'stopOnError');
-    this.deps.metrics.pushed(results);
     this.send({ type: 'pushResult', id, events: results });
   }
 

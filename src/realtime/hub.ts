@@ -18,7 +18,7 @@
  */
 import type { Sql } from '../db/sql.js';
 import type { AppError } from '../errors/app-error.js';
-import type { Metrics } from '../http/metrics.js';
+import type { Metrics } from '../metrics.js';
 import type { Logger } from '../log.js';
 import type { StreamEvent } from '@budget-sync/protocol';
 import type { ChangeSink, CommittedPointer, MembershipChange, StreamWaiter } from '../sync/changes.js';

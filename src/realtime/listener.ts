@@ -2,9 +2,9 @@
  * The instance's one LISTEN connection, kept alive by a heartbeat and a watchdog.
  *
  * porsager `postgres` opens a dedicated connection for `listen` and re-LISTENs after a drop, on the
- * pool's backoff (createSql's, capped at 2 s). Its previous major gave up silently after one failed
- * re-LISTEN (an outage of ~8 s: no notifications, no `onlisten`, no error), and a LISTEN connection
- * can also die in ways no client library sees (a proxy or firewall that drops it quietly). So every
+ * pool's backoff (createSql's, capped at 0.5 s). A driver can still lose a LISTEN silently (its 3.x
+ * gave up after one failed re-LISTEN), and a LISTEN connection can die in ways no client library
+ * sees (a proxy or firewall that drops it quietly). So every
  * `heartbeatMs` this instance NOTIFYs its own id through the normal pool (via the notifier); when none
  * has come back for 3 intervals, the watchdog throws the listener's `postgres()` instance away
  * (`end({timeout: 0})`), builds a new one and listens again (~0.7 s after Postgres returned).
@@ -16,7 +16,7 @@
  * session to other clients between transactions).
  */
 import { type Sql, createSql } from '../db/sql.js';
-import type { Metrics } from '../http/metrics.js';
+import type { Metrics } from '../metrics.js';
 import type { Logger } from '../log.js';
 
 /** application_name of the LISTEN connection, so operators (and fault tests) can find it. */

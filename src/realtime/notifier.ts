@@ -16,7 +16,7 @@
  * lost membership change would cost another instance's `membership` notice, hence the retry.
  */
 import { type Sql, createSql } from '../db/sql.js';
-import type { Metrics } from '../http/metrics.js';
+import type { Metrics } from '../metrics.js';
 import type { Logger } from '../log.js';
 import type { CommittedPointer, MembershipChange } from '../sync/changes.js';
 import { encodeNotice } from './notify-payload.js';
@@ -32,6 +32,12 @@ export function createNotifierSql(url: string, applicationName = 'budget-sync-no
 }
 /** Membership changes kept while Postgres is unreachable; beyond this the oldest are dropped. */
 const MAX_PENDING_MEMBERSHIP = 10_000;
+
+/** The fraction of the cluster-wide NOTIFY queue in use: a listener that stopped reading pins it. */
+export async function notifyQueueUsage(sql: Sql): Promise<number> {
+  const [row] = await sql<{ usage: number }[]>`SELECT pg_notification_queue_usage() AS usage`;
+  return row?.usage ?? 0;
+}
 
 export class Notifier {
   /** budgetId → the newest sequence, and when the oldest commit not yet sent happened. */

@@ -8,8 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { TokenVerifier } from '../auth/verifier.js';
 import type { Config } from '../config/schema.js';
 import { type Sql, createSql } from '../db/sql.js';
-import type { RoutePlugin } from '../http/app.js';
-import type { Metrics } from '../http/metrics.js';
+import type { Metrics } from '../metrics.js';
 import type { Logger } from '../log.js';
 import { AccessBatcher } from '../sync/access-batch.js';
 import type { Processor } from '../sync/processor.js';
@@ -18,20 +17,16 @@ import { Hub } from './hub.js';
 import { Listener } from './listener.js';
 import { Notifier, createNotifierSql } from './notifier.js';
 import { decodeNotice } from './notify-payload.js';
-import { DRAIN_GRACE_MS, socketRoute } from './socket-route.js';
-import { Sockets } from './sockets.js';
+import { DRAIN_GRACE_MS, Sockets } from './sockets.js';
 
 /**
- * The fan-out's own connections, apart from the request pool: FANOUT_READERS for the hub's log
- * reads and safety poll, and one for the notifier. Under write load every pooled request connection
- * is held by a write transaction, and a log read or a NOTIFY queued behind them waited hundreds of
- * milliseconds (measured: the hub's wake → sent p50 ≤ 500 ms at 10k sockets on the shared pool,
- * ≤ 10 ms on its own, while the read itself takes ~1 ms). The notifier does not share the readers'
- * pool either: a burst of reads (a reconnect storm, a re-LISTEN waking every budget) would delay its
- * heartbeat NOTIFY, and a late heartbeat makes the watchdog rebuild the listener (seen in the bench).
- * Four readers, not two: with two, 10k sockets subscribing at once queued thousands of reads and
- * left the instances' RSS a few KiB per socket higher in the bench (noisy, but repeatable).
- * Each instance thus holds DATABASE_POOL_MAX + FANOUT_READERS + 1 (notifier) + 1 (LISTEN) connections.
+ * The fan-out never waits behind writes: its log reads and safety poll have FANOUT_READERS
+ * connections of their own, and the notifier one more. On the request pool, where every connection
+ * can be held by a write transaction, the hub's wake → sent p50 was ≤ 500 ms at 10k sockets against
+ * ≤ 10 ms on its own pool (the read itself ~1 ms). The notifier is apart from the readers because a
+ * late heartbeat NOTIFY makes the watchdog rebuild the listener. Four readers: with two, 10k sockets
+ * subscribing at once queued thousands of reads. An instance holds DATABASE_POOL_MAX +
+ * FANOUT_READERS + 2 (notifier, LISTEN) connections; docs/architecture.md, "Fan-out", has the rest.
  */
 export const FANOUT_READERS = 4;
 
@@ -55,7 +50,7 @@ export class Realtime {
   private stopped = false;
 
   constructor(private readonly options: RealtimeOptions) {
-    const { config, sql, metrics } = options;
+    const { config, metrics } = options;
     const log = options.log.child({ component: 'realtime', instanceId: this.instanceId });
     this.readerSql = createSql(options.databaseUrl, { max: FANOUT_READERS, applicationName: 'budget-sync-fanout' });
     this.notifierSql = createNotifierSql(options.databaseUrl);
@@ -80,14 +75,10 @@ export class Realtime {
       metrics,
       log,
     });
-    metrics.notifyQueueProbe = async () => {
-      const [row] = await sql<{ usage: number }[]>`SELECT pg_notification_queue_usage() AS usage`;
-      return row?.usage ?? 0;
-    };
   }
 
   /** The sockets need the write path, which needs the hub as its sink: hence a second step. */
-  attach(processor: Processor, verifier: TokenVerifier): RoutePlugin {
+  attach(processor: Processor, verifier: TokenVerifier): Sockets {
     const { config, sql, metrics } = this.options;
     this.sockets = new Sockets({
       config,
@@ -98,7 +89,7 @@ export class Realtime {
       metrics,
       log: this.options.log.child({ component: 'socket' }),
     });
-    return socketRoute(this.sockets);
+    return this.sockets;
   }
 
   /** The open sockets (tests look at their send buffers). */
@@ -126,7 +117,6 @@ export class Realtime {
   async close(): Promise<void> {
     await this.drain();
     await this.notifier.close();
-    this.options.metrics.notifyQueueProbe = undefined;
     await Promise.all([this.readerSql.end({ timeout: 5 }), this.notifierSql.end({ timeout: 5 })]);
   }
 

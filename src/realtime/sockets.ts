@@ -5,11 +5,9 @@
  * One interval for all heartbeats instead of a timer per socket, spread over the heartbeat period:
  * every socket gets a slot, and each tick (WS_HEARTBEAT_MS / slots, ~250 ms) pings one slot's
  * sockets, so each socket is still pinged once per WS_HEARTBEAT_MS and cut at its next ping if it
- * did not answer — but 10,000 sockets are never pinged in one go (a burst of 10,000 frames and the
- * pongs that come back stalled the bench's client processes for 521 / 631 ms at 5,000 sockets per
- * instance). The drain
- * poller runs every DRAIN_POLL_MS only while some socket is blocked (`ws` has no 'drain' event on a
- * WebSocket, so the buffer is sampled).
+ * did not answer — but never all sockets in one go (5,000 pings at once and their pongs stall
+ * the event loop for ~0.5 s). The drain poller runs every DRAIN_POLL_MS only while some socket is
+ * blocked (`ws` has no 'drain' event on a WebSocket, so the buffer is sampled).
  */
 import { CLOSE_CODES } from '@budget-sync/protocol';
 import type { FastifyRequest } from 'fastify';
@@ -21,6 +19,9 @@ import { Connection, type ConnectionDeps } from './connection.js';
 const DRAIN_POLL_MS = 20;
 /** Roughly how often a slice of the sockets is pinged. */
 const HEARTBEAT_TICK_MS = 250;
+
+/** How long sockets get to finish the close handshake at shutdown before they are cut. */
+export const DRAIN_GRACE_MS = 2000;
 
 export type SocketsDeps = Omit<ConnectionDeps, 'onBlocked' | 'onClosed'>;
 

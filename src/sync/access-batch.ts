@@ -1,8 +1,7 @@
 /**
  * Access checks of socket `subscribe`s, batched: every (budget, user) pair asked in one event-loop
- * turn is answered by one query. In a reconnect storm 5,000 sockets each subscribe within seconds;
- * one query per socket queued them all for the request pool's connections, behind the writes. With
- * the batch, a storm's `subscribed` follows its upgrade by 10–100 ms (bench:fanout, 2026-12-04).
+ * turn is answered by one query, so a reconnect storm (5,000 sockets subscribing within seconds)
+ * costs a few queries, not one per socket queued behind the writes.
  *
  * Each caller gets exactly what `requireParticipant(sql, budgetId, userId)` gives: the same
  * `accessFrom` mapping, and a refusal confirmed by the same `confirmRefusal` (a second read in a
@@ -18,8 +17,7 @@ import { type Access, type AccessRow, accessFrom, confirmRefusal, requirePartici
  * decides it; spreading the work does: a storm of 5,000 sockets becomes 10 queries, which the
  * request pool's default 10 connections (DATABASE_POOL_MAX) run side by side instead of one
  * connection reading 5,000 rows while nine idle, and each result (at most 500 budget rows) is parsed
- * on the event loop in its own slice rather than in one long one. (Reasoned, not benchmarked
- * against other sizes.)
+ * on the event loop in its own slice rather than in one long one. Other sizes were not measured.
  */
 export const MAX_PAIRS_PER_QUERY = 500;
 

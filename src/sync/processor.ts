@@ -1,8 +1,8 @@
 import type { Sql, TransactionSql } from '../db/sql.js';
 import type { BudgetRow } from '../db/rows.js';
-import type { AppError } from '../errors/app-error.js';
+import { AppError } from '../errors/app-error.js';
 import type { PushMode, PushResult, StreamEvent } from '@budget-sync/protocol';
-import { type ClientEvent, type ParsedEvent, parseClientEvent } from '../protocol/events.js';
+import { type ClientEvent, type ParsedEvent, hasEventId, parseClientEvent } from '../protocol/events.js';
 import { isUnavailable } from '../db/pg-errors.js';
 import { type ApplyContext, Refusal, applyEvent, pipelinable } from './apply-event.js';
 import { pipelineChanges } from './pipeline.js';
@@ -22,6 +22,15 @@ const UNIQUE_VIOLATION = '23505';
  */
 export type BatchPath = 'pipelined' | 'sequential' | 'retried' | 'careful';
 
+export interface PushObserver {
+  /** A batch reached the database, written along `path`. */
+  batchWritten(path: BatchPath): void;
+  /** A push was answered with these results. */
+  pushed(results: readonly PushResult[]): void;
+}
+
+const NO_OBSERVER: PushObserver = { batchWritten: () => {}, pushed: () => {} };
+
 /**
  * The one write path for client events: `POST /events` and the socket's `push` both call `push`.
  * It knows nothing of HTTP or sockets: validated raw events and an actor in, results out.
@@ -36,11 +45,27 @@ export class Processor {
   constructor(
     private readonly sql: Sql,
     private readonly sink: ChangeSink,
-    /** Told the path of every batch that reached the database (a metric). */
-    private readonly observe: (path: BatchPath) => void = () => {},
+    /** Told what every push did (metrics); `Metrics` is one. */
+    private readonly observer: PushObserver = NO_OBSERVER,
   ) {}
 
+  /**
+   * A batch refused whole (400 VALIDATION_FAILED) when an element has no UUID eventId: the eventId is
+   * what makes a retry exactly-once, so such a batch cannot be answered event by event.
+   */
   async push(rawEvents: unknown[], actorId: string, mode: PushMode = 'stopOnError'): Promise<PushResult[]> {
+    const missing = rawEvents.findIndex((e) => !hasEventId(e));
+    if (missing !== -1) {
+      throw new AppError('VALIDATION_FAILED', 'every event needs a UUID eventId', [
+        { path: `/events/${missing}/eventId`, message: 'must be a UUID' },
+      ]);
+    }
+    const results = await this.pushEvents(rawEvents, actorId, mode);
+    this.observer.pushed(results);
+    return results;
+  }
+
+  private async pushEvents(rawEvents: unknown[], actorId: string, mode: PushMode): Promise<PushResult[]> {
     const parsed = rawEvents.map(parseClientEvent);
     // In stopOnError mode nothing after the first invalid event is tried.
     const firstInvalid = mode === 'stopOnError' ? parsed.findIndex((p) => !p.ok) : -1;
@@ -83,7 +108,7 @@ export class Processor {
    */
   private async applyBatch(events: ClientEvent[], actorId: string, mode: PushMode): Promise<(PushResult | undefined)[]> {
     const done = (path: BatchPath, results: (PushResult | undefined)[]) => {
-      this.observe(path);
+      this.observer.batchWritten(path);
       return results;
     };
     try {

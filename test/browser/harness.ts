@@ -104,3 +104,14 @@ export async function startSyncServer(t: Test, env: Record<string, string> = {})
   const { port } = server.app.server.address() as AddressInfo;
   return { baseUrl: `http://127.0.0.1:${port}` };
 }
+
+/** Polls `read` until `ok` holds (every 50 ms); fails with the last value after `ms`. */
+export async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean, ms = 15_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await read();
+    if (ok(v)) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

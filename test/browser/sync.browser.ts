@@ -10,7 +10,7 @@ import t from 'tap';
 import type { Page } from 'playwright-core';
 import { SyncClient } from '../../packages/client/src/node.js';
 import { token } from '../helpers/server.js';
-import { bundle, launchBrowser, serveStatic, startSyncServer } from './harness.js';
+import { bundle, launchBrowser, serveStatic, startSyncServer, until } from './harness.js';
 import type { OpenOptions, PageSync } from './page.js';
 
 const html = '<!doctype html><meta charset="utf-8"><title>budget-sync browser test</title><script type="module" src="/page.js"></script>';
@@ -26,16 +26,6 @@ const inPage = <A, R>(page: Page, fn: (sync: PageSync, arg: A) => Promise<R> | R
     ([source, a]) => new Function('sync', 'arg', `return (${source})(sync, arg)`)((globalThis as unknown as Sync).sync, a),
     [fn.toString(), arg] as const,
   ) as Promise<R>;
-
-async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean, ms = 15_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await read();
-    if (ok(v)) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 t.test('a page on another origin syncs through CORS, keeps its budget in IndexedDB across reloads', async (t) => {
   const context = await browser.newContext();

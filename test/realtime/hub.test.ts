@@ -5,7 +5,7 @@
  */
 import t, { type Test } from 'tap';
 import pino from 'pino';
-import { Metrics } from '../../src/http/metrics.js';
+import { Metrics } from '../../src/metrics.js';
 import type { StreamEvent } from '@budget-sync/protocol';
 import { Hub } from '../../src/realtime/hub.js';
 import type { Subscriber } from '../../src/realtime/subscription.js';

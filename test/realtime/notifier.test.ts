@@ -5,7 +5,7 @@
 import t from 'tap';
 import pino from 'pino';
 import { createSql } from '../../src/db/sql.js';
-import { Metrics } from '../../src/http/metrics.js';
+import { Metrics } from '../../src/metrics.js';
 import { Notifier, createNotifierSql } from '../../src/realtime/notifier.js';
 import { decodeNotice } from '../../src/realtime/notify-payload.js';
 import { createTestDb } from '../helpers/db.js';

@@ -7,7 +7,7 @@
  * `Sql`): each tagged-template query with its text and parameters, and each `begin`.
  */
 import t, { type Test } from 'tap';
-import { toAppError } from '../../src/db/pg-errors.js';
+import { toAppError } from '../../src/sync/to-app-error.js';
 import { type Sql, createSql } from '../../src/db/sql.js';
 import { AccessBatcher, MAX_PAIRS_PER_QUERY } from '../../src/sync/access-batch.js';
 import { type Access, requireParticipant } from '../../src/sync/access.js';

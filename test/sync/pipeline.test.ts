@@ -20,7 +20,7 @@ function observed(ctx: Ctx) {
   const paths: BatchPath[] = [];
   const handed: StreamEvent[] = [];
   const sink: ChangeSink = { committed: (_p, _m, events) => void handed.push(...(events ?? [])) };
-  const processor = new Processor(ctx.sql, sink, (path) => paths.push(path));
+  const processor = new Processor(ctx.sql, sink, { batchWritten: (path) => paths.push(path), pushed: () => {} });
   return {
     paths,
     handed,

@@ -1,26 +1,16 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { AppError } from '../../errors/app-error.js';
-import { hasEventId } from '../../protocol/events.js';
 import { principal } from '../auth.js';
 import { EventsQuery, PushBody } from '../schemas.js';
 import type { Services } from '../services.js';
 
 /** Push (`POST /events`) and the ordered stream with long-poll (`GET /events`). */
-export async function eventRoutes(fastify: FastifyInstance, { processor, reads, waiter, metrics, config }: Services): Promise<void> {
+export async function eventRoutes(fastify: FastifyInstance, { processor, reads, waiter, config }: Services): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
 
   app.post('/events', { schema: { body: PushBody } }, async (req) => {
     const { events, mode } = req.body;
-    const missing = events.findIndex((e) => !hasEventId(e));
-    if (missing !== -1) {
-      throw new AppError('VALIDATION_FAILED', 'every event needs a UUID eventId', [
-        { path: `/events/${missing}/eventId`, message: 'must be a UUID' },
-      ]);
-    }
-    const results = await processor.push(events, principal(req).uid, mode ?? 'stopOnError');
-    metrics.pushed(results);
-    return { events: results };
+    return { events: await processor.push(events, principal(req).uid, mode ?? 'stopOnError') };
   });
 
   app.get('/events', { schema: { querystring: EventsQuery } }, async (req, reply) => {

@@ -17,16 +17,13 @@ import type { Duplex } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import websocket from '@fastify/websocket';
 import type { WebSocket } from 'ws';
-import type { RoutePlugin } from '../http/app.js';
-import { originAllowed } from '../http/cors.js';
-import { AppError } from '../errors/app-error.js';
-import type { Services } from '../http/services.js';
-import type { Sockets } from './sockets.js';
+import { AppError } from '../../errors/app-error.js';
+import { DRAIN_GRACE_MS, type Sockets } from '../../realtime/sockets.js';
+import type { RoutePlugin } from '../app.js';
+import { originAllowed } from '../cors.js';
+import type { Services } from '../services.js';
 
 const isUpgrade = (req: FastifyRequest) => req.headers.upgrade?.toLowerCase() === 'websocket';
-
-/** How long sockets get to finish the close handshake at shutdown before they are cut. */
-export const DRAIN_GRACE_MS = 2000;
 
 /** An upgrade request not turned into a socket by then (refused, wrong path, stalled) is cut. */
 const UPGRADE_TIMEOUT_MS = 10_000;

@@ -107,23 +107,25 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  /** Set by the real-time side: reads `pg_notification_queue_usage()` when metrics are scraped. */
-  notifyQueueProbe: (() => Promise<number>) | undefined;
   readonly notifyQueueUsage = new Gauge({
     name: 'pg_notification_queue_usage',
     help: 'Fraction of the cluster-wide NOTIFY queue in use (alert above 0.1: a stuck listener pins it).',
     registers: [this.registry],
     collect: async () => {
-      if (!this.notifyQueueProbe) return;
+      if (!this.probes.notifyQueueUsage) return;
       try {
-        this.notifyQueueUsage.set(await this.notifyQueueProbe());
+        this.notifyQueueUsage.set(await this.probes.notifyQueueUsage());
       } catch {
         // Database unreachable: keep the last value; readyz reports the outage.
       }
     },
   });
 
-  constructor() {
+  /**
+   * `notifyQueueUsage` reads `pg_notification_queue_usage()`; it runs when metrics are scraped, and a
+   * failure (database down) keeps the last value.
+   */
+  constructor(private readonly probes: { notifyQueueUsage?: () => Promise<number> } = {}) {
     collectDefaultMetrics({ register: this.registry });
   }
 
@@ -147,6 +149,11 @@ export class Metrics {
   requestDone(method: string, route: string, status: number, seconds: number): void {
     this.child(`r ${method} ${route} ${status}`, () => this.httpRequests.labels(method, route, String(status))).inc();
     this.child(`d ${method} ${route}`, () => this.httpDuration.labels(method, route)).observe(seconds);
+  }
+
+  /** A pushed batch reached the database, written along `path` (the Processor's PushObserver). */
+  batchWritten(path: string): void {
+    this.child(`b ${path}`, () => this.pushBatches.labels(path)).inc();
   }
 
   /** The results of a push, counted by status. */
