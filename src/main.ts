@@ -1,10 +1,17 @@
 import { ConfigError, loadConfig } from './config/load.js';
 import type { Config } from './config/schema.js';
-import { openDatabase } from './database.js';
+import { type Database, openDatabase } from './database.js';
+import { stopOnSignals } from './launcher.js';
 import { createLogger } from './log.js';
-import { createServer } from './server.js';
+import { type Server, createServer } from './server.js';
 
-/** Process entry: config → database → server → listen; SIGTERM/SIGINT drain and stop in reverse. */
+/**
+ * After the shutdown grace (in-flight requests), the pool's own 5 s to end and the embedded
+ * Postgres's stop (~0.3 s), a process still alive is cut short.
+ */
+const STOP_MARGIN_MS = 10_000;
+
+/** Process entry: config → database → server → listen; SIGTERM/SIGINT/SIGHUP drain and stop in reverse. */
 async function main(): Promise<void> {
   let config: Config;
   try {
@@ -17,25 +24,22 @@ async function main(): Promise<void> {
     throw err;
   }
   const log = createLogger(config);
-  const database = await openDatabase(config, log);
-  const server = await createServer(config, log, database.url);
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'shutting down');
-    try {
-      await server.close();
-      await database.stop();
+  // Installed before anything starts, so a signal during start-up (an embedded Postgres being
+  // initialised) stops what exists so far.
+  let database: Database | undefined;
+  let server: Server | undefined;
+  stopOnSignals(
+    async (signal) => {
+      log.info({ signal }, 'shutting down');
+      await server?.close();
+      await database?.stop();
       log.info('stopped');
-      process.exit(0);
-    } catch (err) {
-      log.error({ err }, 'shutdown failed');
-      process.exit(1);
-    }
-  };
-  process.once('SIGTERM', () => void stop('SIGTERM'));
-  process.once('SIGINT', () => void stop('SIGINT'));
+      return 0;
+    },
+    { deadlineMs: config.SHUTDOWN_GRACE_MS + STOP_MARGIN_MS, log: (message) => log.warn(message) },
+  );
+  database = await openDatabase(config, log);
+  server = await createServer(config, log, database.url);
   await server.app.listen({ host: config.HOST, port: config.PORT, backlog: config.LISTEN_BACKLOG });
   await server.metricsApp?.listen({ host: config.HOST, port: config.METRICS_PORT });
 }

@@ -3,6 +3,7 @@ import { createVerifier } from './auth/create-verifier.js';
 import { authMode } from './config/load.js';
 import type { TokenVerifier } from './auth/verifier.js';
 import type { Config } from './config/schema.js';
+import { REQUEST_WAIT_MS } from './db/reconnect.js';
 import { type Sql, createSql } from './db/sql.js';
 import { type RoutePlugin, buildApp } from './http/app.js';
 import { Metrics } from './metrics.js';
@@ -53,7 +54,12 @@ export async function createServer(
       'dev auth mode: whoever knows DEV_AUTH_SECRET signs in as any user; for development only, never reachable from outside',
     );
   }
-  const sql: Sql = createSql(databaseUrl, { max: config.DATABASE_POOL_MAX, applicationName: 'budget-sync' });
+  // While Postgres is unreachable, a request waits at most REQUEST_WAIT_MS for it, then answers 503.
+  const sql: Sql = createSql(databaseUrl, {
+    max: config.DATABASE_POOL_MAX,
+    applicationName: 'budget-sync',
+    outageWaitMs: REQUEST_WAIT_MS,
+  });
   const verifier = overrides.verifier ?? createVerifier(config);
   const metrics = new Metrics({ notifyQueueUsage: () => notifyQueueUsage(sql) });
   const realtime = new Realtime({ config, databaseUrl, sql, metrics, log });

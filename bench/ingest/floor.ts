@@ -16,7 +16,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { type Sql, pgArray } from '../../src/db/sql.js';
+import type { Sql } from '../../src/db/sql.js';
 import { inTransaction } from '../../src/sync/transaction.js';
 import { type Cell, type CpuSources, measure } from './measure.js';
 import { type Target, expenseAdd } from './seed.js';
@@ -227,10 +227,10 @@ export function nodeFloor(sql: Sql, targets: Target[]): Floor {
     const now = Date.now();
     await inTransaction(sql, async (tx, commitWith) => {
       const q = (text: string, params: unknown[]) => tx.unsafe(text, params as never[], { prepare: true }).execute();
-      const ids = pgArray(events.map((e) => e.eventId));
+      const ids = events.map((e) => e.eventId);
       const [[budget]] = await Promise.all([
-        q('SELECT * FROM budgets WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE', [pgArray([t.budgetId])]),
-        q(READ('$1', '$2', '$3'), [pgArray([t.budgetId]), t.uid, ids]),
+        q('SELECT * FROM budgets WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE', [[t.budgetId]]),
+        q(READ('$1', '$2', '$3'), [[t.budgetId], t.uid, ids]),
       ]);
       const head = (budget as unknown as { last_sequence: number }).last_sequence;
       const statement =

@@ -16,6 +16,8 @@ const UNAVAILABLE_ERRNO = new Set([
   'CONNECTION_ENDED',
   'CONNECTION_DESTROYED',
   'CONNECT_TIMEOUT',
+  // Waited the pool's bound for a connection while Postgres was unreachable (src/db/reconnect.ts).
+  'QUEUE_TIMEOUT',
 ]);
 
 export function isUnavailable(err: unknown): boolean {

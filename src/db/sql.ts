@@ -1,4 +1,5 @@
 import postgres from 'postgres';
+import { waitingConnect } from './reconnect.js';
 
 export type Sql = postgres.Sql;
 export type TransactionSql = postgres.TransactionSql;
@@ -18,50 +19,6 @@ const int8AsNumber = {
   },
 };
 
-/**
- * porsager 3.4.9 batches small writes with `setImmediate(nextWrite)` and mishandles that timer when
- * the socket closes (porsager/postgres#1208): `nextWrite` could call `null.write` (an uncaught
- * TypeError that killed both servers of the convergence suite during a Postgres outage), and the
- * stale timer left the connection unable to send anything again. scripts/patch-postgres.mjs
- * (postinstall) repairs both in the driver; test/db/driver-patch.test.ts reproduces the hang. This
- * guard stays for an install made with --ignore-scripts: that one TypeError is logged and
- * swallowed (the connection is closed and its queries already failed). Anything else keeps Node's
- * default (print and exit 1).
- */
-export function isPorsagerClosedSocketWrite(err: unknown): boolean {
-  return (
-    err instanceof TypeError &&
-    /reading 'write'/.test(err.message) &&
-    /nextWrite/.test(err.stack ?? '') &&
-    /postgres[\\/]src[\\/]connection\.js/.test(err.stack ?? '')
-  );
-}
-
-let guardInstalled = false;
-function guardClosedSocketWrites(): void {
-  if (guardInstalled) return;
-  guardInstalled = true;
-  process.on('uncaughtException', (err) => {
-    if (isPorsagerClosedSocketWrite(err)) {
-      process.stderr.write(`postgres: dropped a write to a closed connection (${err.message})\n`);
-      return;
-    }
-    process.stderr.write(`${err.stack ?? String(err)}\n`);
-    process.exit(1);
-  });
-}
-
-/**
- * A Postgres array literal for a parameter: `${pgArray(ids)}::uuid[]`. Not porsager's `sql.array()`:
- * its element type is looked up when the query is built, from array types the pool fetches on its
- * first connection, so an array in a pool's very first query went out as the plain string "a,b" and
- * failed ("malformed array literal"; seen on a fresh instance's first membership read). Every
- * element is quoted and escaped, so any text is safe; cast the parameter to the array type.
- */
-export function pgArray(values: readonly (string | number)[]): string {
-  return `{${values.map((v) => (typeof v === 'number' ? String(v) : `"${v.replace(/[\\"]/g, (c) => `\\${c}`)}"`)).join(',')}}`;
-}
-
 export interface SqlOptions {
   max?: number;
   applicationName?: string;
@@ -69,6 +26,14 @@ export interface SqlOptions {
   idleTimeout?: number;
   /** Session settings sent at connect (run-time parameters), for pools with a single job. */
   settings?: Record<string, string>;
+  /**
+   * While Postgres is unreachable, the longest a query or transaction waits for a connection, then
+   * fails with QUEUE_TIMEOUT (a 503; src/db/reconnect.ts). Otherwise, and by default, no limit. The
+   * request pool sets REQUEST_WAIT_MS.
+   */
+  outageWaitMs?: number;
+  /** How long a connect attempt waits for Postgres to come back (src/db/reconnect.ts); 0: not at all. */
+  reconnectWaitMs?: number;
 }
 
 /**
@@ -76,14 +41,16 @@ export interface SqlOptions {
  * the exception (src/realtime/listener.ts): it needs its own driver options and is rebuilt whole.
  */
 export function createSql(url: string, options: SqlOptions = {}): Sql {
-  guardClosedSocketWrites();
   return postgres(url, {
     max: options.max ?? 10,
     idle_timeout: options.idleTimeout ?? 30,
     connect_timeout: 10,
-    // Reconnect soon after an outage: porsager's default backoff grows to 10–20 s after ~10 s down
-    // (seen in test/realtime/pg-outage.test.ts); this one tops out at 2 s, with jitter.
-    backoff: (attempt: number) => Math.min(0.05 * 2 ** attempt, 2) * (0.5 + Math.random() / 2),
+    // The pause before the pool tries again after a failed connect attempt; while it lasts, queries
+    // fail at once. An attempt itself already waits for a server that is down (src/db/reconnect.ts),
+    // so the pause stays short: capped at 0.5 s (the driver's default grows to 20 s). The LISTEN
+    // connection's re-LISTEN retries on it too.
+    backoff: (attempt: number) => Math.min(0.05 * 2 ** attempt, 0.5) * (0.5 + Math.random() / 2),
+    socket: waitingConnect(url, { waitMs: options.reconnectWaitMs, outageWaitMs: options.outageWaitMs }),
     onnotice: () => {},
     // `date` stays the 'YYYY-MM-DD' string of the wire instead of a JS Date at local midnight.
     types: { int8: int8AsNumber, date: { to: 1082, from: [1082], serialize: (x: string) => x, parse: (x: string) => x } },

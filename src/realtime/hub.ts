@@ -16,7 +16,7 @@
  * the subscribed budgets with what was read, in case a NOTIFY was lost. Membership notices lost
  * with a NOTIFY are recovered by the MembershipReconciler after every (re)LISTEN.
  */
-import { type Sql, pgArray } from '../db/sql.js';
+import type { Sql } from '../db/sql.js';
 import type { AppError } from '../errors/app-error.js';
 import type { Metrics } from '../metrics.js';
 import type { Logger } from '../log.js';
@@ -253,7 +253,7 @@ export class Hub implements ChangeSink, StreamWaiter {
     this.polling = true;
     try {
       const rows = await this.sql<{ id: string; last_sequence: number; deleted_at: number | null }[]>`
-        SELECT id, last_sequence, deleted_at FROM budgets WHERE id = ANY(${pgArray(ids)}::uuid[])`;
+        SELECT id, last_sequence, deleted_at FROM budgets WHERE id = ANY(${ids}::uuid[])`;
       // wake() reads only if some ready subscriber is behind the head; a deleted budget's
       // subscribers must reach its budget.delete, whatever the head says.
       for (const r of rows) this.wake(r.id, r.last_sequence, r.deleted_at !== null);

@@ -1,19 +1,21 @@
 /**
  * The instance's one LISTEN connection, kept alive by a heartbeat and a watchdog.
  *
- * porsager `postgres` opens a dedicated connection for `listen` and re-LISTENs after short drops,
- * but after an outage of ~8 s its re-LISTEN fails once and it gives up silently: no notifications,
- * no `onlisten`, no error (docs/dependencies.md, "The `postgres` driver"). So every `heartbeatMs` this instance NOTIFYs its own id
- * through the normal pool (via the notifier); when none has come back for 3 intervals, the watchdog
- * throws the listener's `postgres()` instance away (`end({timeout: 0})`), builds a new one and
- * listens again. That recovered ~0.7 s after Postgres returned, where the library alone never did.
+ * porsager `postgres` opens a dedicated connection for `listen` and re-LISTENs after a drop, on the
+ * pool's backoff (createSql's, capped at 0.5 s). A driver can still lose a LISTEN silently (its 3.x
+ * gave up after one failed re-LISTEN), and a LISTEN connection can die in ways no client library
+ * sees (a proxy or firewall that drops it quietly). So every
+ * `heartbeatMs` this instance NOTIFYs its own id through the normal pool (via the notifier); when none
+ * has come back for 3 intervals, the watchdog throws the listener's `postgres()` instance away
+ * (`end({timeout: 0})`), builds a new one and listens again (~0.7 s after Postgres returned).
  *
  * Every successful (re)LISTEN calls `onListen`, and the hub then re-reads every subscribed budget:
  * notifications sent while the connection was down are lost, the log is not.
  *
- * Direct to Postgres only: through a transaction pooler LISTEN receives nothing (docs/dependencies.md, "Postgres LISTEN/NOTIFY").
+ * Direct to Postgres only: through a transaction pooler LISTEN receives nothing (the pooler hands the
+ * session to other clients between transactions).
  */
-import postgres from 'postgres';
+import { type Sql, createSql } from '../db/sql.js';
 import type { Metrics } from '../metrics.js';
 import type { Logger } from '../log.js';
 
@@ -35,7 +37,7 @@ export interface ListenerOptions {
 }
 
 export class Listener {
-  private sql: postgres.Sql | undefined;
+  private sql: Sql | undefined;
   private timer: NodeJS.Timeout | undefined;
   private heartbeatNo = 0;
   /** When this instance's heartbeat last came back (or the listener was last (re)built). */
@@ -92,12 +94,7 @@ export class Listener {
     this.setListening(false);
     const old = this.sql;
     void old?.end({ timeout: 0 }).catch(() => {});
-    const sql = postgres(this.options.url, {
-      max: 1,
-      connect_timeout: 5,
-      onnotice: () => {},
-      connection: { application_name: LISTENER_APPLICATION_NAME },
-    });
+    const sql = createSql(this.options.url, { max: 1, applicationName: LISTENER_APPLICATION_NAME });
     this.sql = sql;
     try {
       await sql.listen(

@@ -15,7 +15,7 @@
  * read stale (the read may predate the change); such a user keeps the state the notices built and,
  * if it had no baseline yet, is read again.
  */
-import { type Sql, pgArray } from '../db/sql.js';
+import type { Sql } from '../db/sql.js';
 import type { Logger } from '../log.js';
 import type { MembershipChange } from '../sync/changes.js';
 
@@ -106,7 +106,7 @@ export class MembershipReconciler {
       const rows = await this.sql<{ user_id: string; budget_id: string }[]>`
         SELECT p.user_id, p.budget_id::text AS budget_id
         FROM participants p JOIN budgets b ON b.id = p.budget_id
-        WHERE p.user_id = ANY(${pgArray(users)}::text[]) AND b.deleted_at IS NULL`;
+        WHERE p.user_id = ANY(${users}::text[]) AND b.deleted_at IS NULL`;
       const now = new Map<string, Set<string>>(users.map((u) => [u, new Set<string>()]));
       for (const r of rows) now.get(r.user_id)?.add(r.budget_id);
       for (const [userId, budgets] of now) this.settle(userId, budgets);

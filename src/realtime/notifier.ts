@@ -15,7 +15,7 @@
  * RETRY_MS. A lost pointer only costs latency (the safety poll finds it within SAFETY_POLL_MS); a
  * lost membership change would cost another instance's `membership` notice, hence the retry.
  */
-import { type Sql, createSql, pgArray } from '../db/sql.js';
+import { type Sql, createSql } from '../db/sql.js';
 import type { Metrics } from '../metrics.js';
 import type { Logger } from '../log.js';
 import type { CommittedPointer, MembershipChange } from '../sync/changes.js';
@@ -120,7 +120,7 @@ export class Notifier {
       this.heartbeat = undefined;
       const payloads = encodeNotice({ instanceId: this.instanceId, heartbeat, pointers, membership });
       try {
-        await this.sql`SELECT pg_notify(${this.channel}, p) FROM unnest(${pgArray(payloads)}::text[]) AS p`;
+        await this.sql`SELECT pg_notify(${this.channel}, p) FROM unnest(${payloads}::text[]) AS p`;
         this.metrics.notifiesSent.inc(payloads.length);
       } catch (err) {
         this.metrics.notifyFailures.inc();

@@ -8,7 +8,7 @@
  * transaction of its own; BUDGET_SYNC_ACCESS_RECHECK if it disagrees). Refusals are rare on
  * reconnect: the devices were subscribed before.
  */
-import { type Sql, pgArray } from '../db/sql.js';
+import type { Sql } from '../db/sql.js';
 import { isUuid } from '../protocol/primitives.js';
 import { type Access, type AccessRow, accessFrom, confirmRefusal, requireParticipant } from './access.js';
 
@@ -88,7 +88,7 @@ export class AccessBatcher {
   private async read(pairs: Pair[]): Promise<(AccessRow | undefined)[]> {
     const rows = await this.sql<BatchRow[]>`
       SELECT v.pair, b.*, p.role
-      FROM unnest(${pgArray(pairs.map((p) => p.budgetId))}::uuid[], ${pgArray(pairs.map((p) => p.userId))}::text[])
+      FROM unnest(${pairs.map((p) => p.budgetId)}::uuid[], ${pairs.map((p) => p.userId)}::text[])
         WITH ORDINALITY AS v(budget_id, user_id, pair)
       LEFT JOIN budgets b ON b.id = v.budget_id
       LEFT JOIN participants p ON p.budget_id = b.id AND p.user_id = v.user_id`;

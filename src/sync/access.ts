@@ -9,13 +9,22 @@ export interface Access {
 }
 
 /**
- * The budget and the caller's role, or the error the protocol prescribes (docs/protocol.md): 404 BUDGET_NOT_FOUND for a
- * missing or deleted budget, 403 NOT_PARTICIPANT for anyone who is not a participant right now.
- * `lock` takes the budget row lock, which every membership change also takes.
+ * The budget and the caller's role, read on the pool, or the error the protocol prescribes (docs/protocol.md): 404
+ * BUDGET_NOT_FOUND for a missing or deleted budget, 403 NOT_PARTICIPANT for anyone who is not a
+ * participant right now. A refusal is confirmed by `confirmRefusal` before it is given.
  */
-export async function requireParticipant(sql: Sql | TransactionSql, budgetId: string, userId: string, lock = false): Promise<Access> {
-  const row = await accessRow(sql, budgetId, userId, lock);
-  return accessFrom(!lock && 'begin' in sql ? await confirmRefusal(sql, budgetId, userId, row) : row);
+export async function requireParticipant(sql: Sql, budgetId: string, userId: string): Promise<Access> {
+  return accessFrom(await confirmRefusal(sql, budgetId, userId, await accessRow(sql, budgetId, userId, false)));
+}
+
+/**
+ * The same answer read inside the caller's transaction, whose snapshot (and, with `lock`, the budget
+ * row lock that every membership change also takes) decides: no second read, which would only
+ * repeat the snapshot in a savepoint. A separate function rather than a test of the handle: the
+ * driver's transactions have `begin` (a savepoint) like the pool, so only the type tells them apart.
+ */
+export async function requireParticipantIn(tx: TransactionSql, budgetId: string, userId: string, lock = false): Promise<Access> {
+  return accessFrom(await accessRow(tx, budgetId, userId, lock));
 }
 
 /**

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Sql, TransactionSql } from '../db/sql.js';
 import { AppError } from '../errors/app-error.js';
-import { requireOwner, requireParticipant } from './access.js';
+import { requireOwner, requireParticipant, requireParticipantIn } from './access.js';
 
 /**
  * Invite tokens and who they admit. A token is 192 random bits, shown once to its creator and
@@ -121,7 +121,7 @@ export class Invites {
   async create(actorId: string, budgetId: string, input: { expiresInSeconds?: number; maxUses?: number }) {
     const token = randomBytes(24).toString('base64url');
     return this.sql.begin(async (tx) => {
-      const access = await requireParticipant(tx, budgetId, actorId, true);
+      const access = await requireParticipantIn(tx, budgetId, actorId, true);
       const now = Date.now();
       const expiresAt = now + (input.expiresInSeconds ?? this.options.inviteTtlSeconds) * 1000;
       await tx`

@@ -3,7 +3,7 @@ import type { Sql, TransactionSql } from '../db/sql.js';
 import { type BudgetRow, type ParticipantRow, toBudget, toParticipant } from '../db/rows.js';
 import { AppError } from '../errors/app-error.js';
 import type { Budget, Participant, Role } from '@budget-sync/protocol';
-import { requireOwner, requireParticipant } from './access.js';
+import { requireOwner, requireParticipantIn } from './access.js';
 import type { ChangeSink, MembershipChange } from './changes.js';
 import { Invites, admits, departed, hashToken, invalidInvite, readInvite, useInvite } from './invites.js';
 import { StreamWriter } from './stream-writer.js';
@@ -195,7 +195,7 @@ export class Membership {
   /** The caller leaves. The owner must hand over first, unless it is the last member (the budget is then deleted). */
   async leave(actorId: string, budgetId: string): Promise<{ budgetId: string; userId: string }> {
     return this.write(async (tx, writer, membership) => {
-      const access = await requireParticipant(tx, budgetId, actorId, true);
+      const access = await requireParticipantIn(tx, budgetId, actorId, true);
       writer.track(budgetId, access.budget.last_sequence);
       if (access.role === 'owner') {
         const [other] = await tx`SELECT 1 FROM participants WHERE budget_id = ${budgetId} AND user_id <> ${actorId} LIMIT 1`;
@@ -227,7 +227,7 @@ export class Membership {
   async remove(actorId: string, budgetId: string, userId: string): Promise<{ budgetId: string; userId: string }> {
     if (userId === actorId) return this.leave(actorId, budgetId);
     return this.write(async (tx, writer, membership) => {
-      const access = await requireParticipant(tx, budgetId, actorId, true);
+      const access = await requireParticipantIn(tx, budgetId, actorId, true);
       requireOwner(access);
       writer.track(budgetId, access.budget.last_sequence);
       if (!(await participantRow(tx, budgetId, userId))) throw new AppError('PARTICIPANT_NOT_FOUND', 'not a participant of this budget');
@@ -261,7 +261,7 @@ export class Membership {
    */
   async transferOwnership(actorId: string, budgetId: string, userId: string): Promise<{ budget: Budget }> {
     return this.write(async (tx, writer) => {
-      const access = await requireParticipant(tx, budgetId, actorId, true);
+      const access = await requireParticipantIn(tx, budgetId, actorId, true);
       requireOwner(access);
       if (userId === actorId) return { budget: toBudget(access.budget) };
       if (!(await participantRow(tx, budgetId, userId))) throw new AppError('PARTICIPANT_NOT_FOUND', 'not a participant of this budget');

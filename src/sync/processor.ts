@@ -1,4 +1,4 @@
-import { type Sql, type TransactionSql, pgArray } from '../db/sql.js';
+import type { Sql, TransactionSql } from '../db/sql.js';
 import type { BudgetRow } from '../db/rows.js';
 import { AppError } from '../errors/app-error.js';
 import type { PushMode, PushResult, StreamEvent } from '@budget-sync/protocol';
@@ -144,7 +144,7 @@ export class Processor {
       // UPDATE sees the new version of the locked rows but not of other rows (PG docs, "Read
       // Committed Isolation Level"), so a participants subquery beside it would miss a removal
       // committed by the holder we waited for.
-      const locked = tx<BudgetRow[]>`SELECT * FROM budgets WHERE id = ANY(${pgArray(budgetIds)}::uuid[]) ORDER BY id FOR UPDATE`.execute();
+      const locked = tx<BudgetRow[]>`SELECT * FROM budgets WHERE id = ANY(${budgetIds}::uuid[]) ORDER BY id FOR UPDATE`.execute();
       const read = readBatch(
         tx,
         actorId,
@@ -303,7 +303,7 @@ const toReceipt = (r: EventRow): Receipt => ({
 });
 
 async function readReceipts(tx: TransactionSql, eventIds: string[]): Promise<Map<string, Receipt>> {
-  const rows = await tx<EventRow[]>`SELECT * FROM events WHERE event_id = ANY(${pgArray(eventIds)}::uuid[])`;
+  const rows = await tx<EventRow[]>`SELECT * FROM events WHERE event_id = ANY(${eventIds}::uuid[])`;
   return new Map(rows.map((r) => [r.event_id, toReceipt(r)]));
 }
 
@@ -320,8 +320,8 @@ async function readBatch(
   const [row] = await tx<{ member: string[]; receipts: EventRow[] }[]>`
     SELECT
       (SELECT coalesce(json_agg(budget_id), '[]') FROM participants
-        WHERE user_id = ${actorId} AND budget_id = ANY(${pgArray(budgetIds)}::uuid[])) AS member,
-      (SELECT coalesce(json_agg(e), '[]') FROM events e WHERE event_id = ANY(${pgArray(eventIds)}::uuid[])) AS receipts`.execute();
+        WHERE user_id = ${actorId} AND budget_id = ANY(${budgetIds}::uuid[])) AS member,
+      (SELECT coalesce(json_agg(e), '[]') FROM events e WHERE event_id = ANY(${eventIds}::uuid[])) AS receipts`.execute();
   return {
     member: new Set(row?.member),
     receipts: new Map((row?.receipts ?? []).map((r) => [r.event_id, toReceipt(r)])),

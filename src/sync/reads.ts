@@ -1,4 +1,4 @@
-import { type Sql, pgArray } from '../db/sql.js';
+import type { Sql } from '../db/sql.js';
 import {
   type CategoryRow,
   type ExpenseRow,
@@ -11,7 +11,7 @@ import {
 } from '../db/rows.js';
 import { AppError } from '../errors/app-error.js';
 import type { StreamEvent } from '@budget-sync/protocol';
-import { requireParticipant } from './access.js';
+import { requireParticipant, requireParticipantIn } from './access.js';
 import { type EventRow, toStreamEvent } from './stream-writer.js';
 
 /**
@@ -43,7 +43,7 @@ export class Reads {
   /** One consistent read: the stream after `lastSequence` applied on top gives the current state. */
   async snapshot(userId: string, budgetId: string) {
     return this.sql.begin('isolation level repeatable read read only', async (tx) => {
-      const { budget } = await requireParticipant(tx, budgetId, userId);
+      const { budget } = await requireParticipantIn(tx, budgetId, userId);
       const [participants, categories, expenses] = await Promise.all([
         tx<ParticipantRow[]>`
           SELECT p.*, u.first_name, u.last_name, u.photo FROM participants p LEFT JOIN users u ON u.id = p.user_id
@@ -132,7 +132,7 @@ export class Reads {
       SELECT round(coalesce(sum(allocate), 0), 2)::text AS allocate,
              round(coalesce(sum(spent), 0), 2)::text AS spent,
              round(coalesce(sum(allocate), 0) - coalesce(sum(spent), 0), 2)::text AS remaining
-      FROM unnest(${pgArray(rows.map((r) => r.allocate))}::numeric[], ${pgArray(rows.map((r) => r.spent))}::numeric[]) AS t(allocate, spent)`;
+      FROM unnest(${rows.map((r) => r.allocate)}::numeric[], ${rows.map((r) => r.spent)}::numeric[]) AS t(allocate, spent)`;
     return {
       budgetId,
       from,
@@ -176,7 +176,7 @@ export async function readStreams(
   limit: number,
 ): Promise<Map<string, StreamEvent[]>> {
   const rows = await sql<EventRow[]>`
-    SELECT e.* FROM unnest(${pgArray(reads.map((r) => r.budgetId))}::uuid[], ${pgArray(reads.map((r) => r.after))}::bigint[]) AS v(budget_id, after)
+    SELECT e.* FROM unnest(${reads.map((r) => r.budgetId)}::uuid[], ${reads.map((r) => r.after)}::bigint[]) AS v(budget_id, after)
     CROSS JOIN LATERAL (
       SELECT * FROM events WHERE budget_id = v.budget_id AND sequence > v.after ORDER BY sequence LIMIT ${limit}) e`;
   const pages = new Map<string, StreamEvent[]>();

@@ -1,4 +1,4 @@
-import { type TransactionSql, pgArray } from '../db/sql.js';
+import type { TransactionSql } from '../db/sql.js';
 import type { AnyRecord } from '@budget-sync/protocol';
 import type { EventType, StreamEvent } from '@budget-sync/protocol';
 import type { CommittedPointer } from './changes.js';
@@ -104,7 +104,7 @@ export class StreamWriter {
     if (grown.length === 0) return;
     await tx`
       UPDATE budgets b SET last_sequence = v.seq
-      FROM unnest(${pgArray(grown.map((p) => p.budgetId))}::uuid[], ${pgArray(grown.map((p) => p.sequence))}::bigint[]) AS v(id, seq)
+      FROM unnest(${grown.map((p) => p.budgetId)}::uuid[], ${grown.map((p) => p.sequence)}::bigint[]) AS v(id, seq)
       WHERE b.id = v.id`.execute();
   }
 }

@@ -36,6 +36,14 @@ export async function inTransaction<T>(sql: Sql, fn: (tx: TransactionSql, commit
         outcome.then(() => release(), fail);
       }),
   );
-  await committed;
+  try {
+    await committed;
+  } catch (err) {
+    // A statement sent with COMMIT failed: Postgres answers that COMMIT with ROLLBACK, and the
+    // driver (4.x) rejects `begin` with its own TRANSACTION_ROLLED_BACK. The statement's error
+    // (a unique violation, a lost connection) is what the caller must see; `outcome` carries it.
+    await outcome;
+    throw err;
+  }
   return (outcome as Promise<T>).then((out) => out);
 }

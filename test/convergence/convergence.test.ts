@@ -34,6 +34,8 @@ import {
 const SEED = process.env.CONVERGENCE_SEED || '20250506';
 const LONG = process.env.CONVERGENCE_LONG === '1';
 const MINUTES = Number(process.env.CONVERGENCE_MINUTES || 10);
+/** CONVERGENCE_PG_DOWN_MS: how long Postgres stays stopped (default 5–8 s, seeded); ~300 is a restart. */
+const PG_DOWN_MS = process.env.CONVERGENCE_PG_DOWN_MS ? Number(process.env.CONVERGENCE_PG_DOWN_MS) : undefined;
 const ACTIVITY_MS = LONG ? Math.round(MINUTES * 60_000) : 20_000;
 const USERS = 10;
 const BUDGETS = 5;
@@ -52,13 +54,16 @@ t.comment(`convergence seed ${SEED} (CONVERGENCE_SEED=${SEED} reproduces the dec
 
 const cluster = await Servers.cluster(t);
 
+/** The seeded outage length, unless CONVERGENCE_PG_DOWN_MS says otherwise (drawn anyway: the seed's other decisions stay the same). */
+const pgDown = (seeded: number) => PG_DOWN_MS ?? seeded;
+
 /** Short: one of each fault. Long: a cycle of all three every two minutes (only B crashes, so A's RSS spans the whole soak). */
 function faultSchedule(rng: Rng): Fault[] {
   if (!LONG) {
     return [
       { what: 'crash', instance: rng.pick(INSTANCES), atMs: rng.int(3000, 5000), downMs: rng.int(500, 1500) },
       { what: 'listeners', atMs: rng.int(8000, 9500) },
-      { what: 'postgres', atMs: rng.int(10_500, 12_000), downMs: rng.int(5000, 8000) },
+      { what: 'postgres', atMs: rng.int(10_500, 12_000), downMs: pgDown(rng.int(5000, 8000)) },
     ];
   }
   const out: Fault[] = [];
@@ -67,7 +72,7 @@ function faultSchedule(rng: Rng): Fault[] {
     const base = k * 120_000 + 15_000;
     out.push({ what: 'crash', instance: 'B', atMs: base + rng.int(0, 5000), downMs: rng.int(500, 2000) });
     out.push({ what: 'listeners', atMs: base + 30_000 + rng.int(0, 5000) });
-    out.push({ what: 'postgres', atMs: base + 60_000 + rng.int(0, 5000), downMs: rng.int(5000, 8000) });
+    out.push({ what: 'postgres', atMs: base + 60_000 + rng.int(0, 5000), downMs: pgDown(rng.int(5000, 8000)) });
   }
   return out;
 }
@@ -259,6 +264,11 @@ t.test('devices converge on the server state through crashes, LISTEN kills and a
     `collisions ${JSON.stringify(w.stats.scenarios)}; joins ${w.stats.joins} (${w.stats.rejoins} straight after leaving), leaves ${w.stats.leaves}, membership calls failed ${w.stats.membershipFailures.length} ${JSON.stringify([...new Set(w.stats.membershipFailures)].slice(0, 5))}, skipped ${JSON.stringify(w.stats.membershipSkipped)}; online/offline toggles ${sum((d) => d.toggles)}`,
   );
   t.comment(`client errors reported (retried) by context: ${JSON.stringify(errors)}`);
+  const byCode: Record<string, number> = {};
+  for (const d of devices) for (const [k, n] of d.ledger.codes) byCode[k] = (byCode[k] ?? 0) + n;
+  t.comment(
+    `client errors by server code: ${JSON.stringify(byCode)}; HTTP 503 answers ${sum((d) => d.ledger.http503)}; slowest answer to a request that is not a long-poll ${Math.max(...devices.map((d) => d.ledger.slowestMs))} ms`,
+  );
   for (const i of INSTANCES) {
     const before = rssBefore.get(i);
     const pid = servers.pid(i);
