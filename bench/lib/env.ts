@@ -88,7 +88,10 @@ export async function startInstance(
       AUTH_MODE: 'dev',
       DEV_AUTH_SECRET: BENCH_SECRET,
       LOG_LEVEL: 'warn',
+      // The benches measure throughput, not the limiters: per-IP HTTP and per-socket message rates
+      // (default 50/s averaged over 5 s, which one ingest socket passes within a second or two).
       RATE_LIMIT_MAX: '100000000',
+      WS_MAX_MESSAGES_PER_SECOND: '1000000',
       ...env,
     },
     stdio: ['ignore', 'inherit', 'inherit'],
