@@ -46,7 +46,7 @@ t.test('a connection closed with a query pending reconnects and answers again', 
   // Bounded, so a pool that never sends again fails instead of hanging.
   const answer = await Promise.race([
     sql`SELECT 3 AS n`.catch((e: Error) => e.message),
-    new Promise((r) => setTimeout(() => r('no answer within 10 s'), 10_000)),
+    new Promise((r) => setTimeout(() => r('no answer within 10 s'), 10_000).unref()),
   ]);
   t.same(answer, [{ n: 3 }], 'the pool answers again after reconnecting');
   t.ok(sockets.length >= 2, 'on a new socket');
