@@ -18,12 +18,35 @@ const WITH_RECORD = ['StreamEvent', 'PushResult'];
 const record = { ...RecordFields, type: ['object', 'null'] };
 const fastJsonStringify = SerializerSelector();
 
+type RouteCompiler = ReturnType<typeof fastJsonStringify>;
+type Serialize = ReturnType<RouteCompiler>;
+
+/**
+ * Compiled serializers, kept for the process by their inputs (the shared components, the options,
+ * the route's schema): compiling every route's answers costs ~1 s of CPU when an app is first
+ * ready, once per process in production but once per server in the tests, which start hundreds.
+ * A compiled serializer depends on nothing but those inputs.
+ */
+const compiled = new Map<string, Map<string, Serialize>>();
+
 /** fastify's `schemaController.compilersFactory.buildSerializer`. */
-export function buildSerializer(externalSchemas: unknown, options?: Parameters<typeof fastJsonStringify>[1]) {
+export function buildSerializer(externalSchemas: unknown, options?: Parameters<typeof fastJsonStringify>[1]): RouteCompiler {
   const schemas = { ...(externalSchemas as Record<string, TSchema>) };
   for (const name of WITH_RECORD) {
     const schema = schemas[name];
     if (schema?.properties) schemas[name] = { ...schema, properties: { ...schema.properties, record } };
   }
-  return fastJsonStringify(schemas, options);
+  const compile = fastJsonStringify(schemas, options);
+  const inputs = JSON.stringify([schemas, options ?? null]);
+  const cache = compiled.get(inputs) ?? new Map<string, Serialize>();
+  compiled.set(inputs, cache);
+  return (route) => {
+    const key = JSON.stringify(route.schema);
+    let serialize = cache.get(key);
+    if (!serialize) {
+      serialize = compile(route);
+      cache.set(key, serialize);
+    }
+    return serialize;
+  };
 }
