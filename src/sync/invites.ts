@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Sql, TransactionSql } from '../db/sql.js';
 import { AppError } from '../errors/app-error.js';
 import { requireOwner, requireParticipant, requireParticipantIn } from './access.js';
+import type { InviteSummary } from '@budget-sync/protocol';
 
 /**
  * Invite tokens and who they admit. A token is 192 random bits, shown once to its creator and
@@ -12,16 +13,6 @@ import { requireOwner, requireParticipant, requireParticipantIn } from './access
  */
 
 export const hashToken = (token: string): Buffer => createHash('sha256').update(token).digest();
-
-/** What listing shows of an invite: never the token (nor its hash). */
-export interface InviteInfo {
-  id: string;
-  createdBy: string;
-  createdAt: number;
-  expiresAt: number;
-  maxUses: number | null;
-  uses: number;
-}
 
 interface InviteRow {
   id: string;
@@ -45,7 +36,7 @@ export interface InviteState extends InviteRow {
   member: boolean;
 }
 
-const toInfo = (r: InviteRow): InviteInfo => ({
+const toInfo = (r: InviteRow): InviteSummary => ({
   id: r.id,
   createdBy: r.created_by,
   createdAt: r.created_at,
@@ -132,7 +123,7 @@ export class Invites {
   }
 
   /** Live invites, oldest first: all of them for the owner, their own for a member. */
-  async list(actorId: string, budgetId: string): Promise<{ invites: InviteInfo[] }> {
+  async list(actorId: string, budgetId: string): Promise<{ invites: InviteSummary[] }> {
     const access = await requireParticipant(this.sql, budgetId, actorId);
     const rows = await this.sql<InviteRow[]>`
       SELECT id, created_by, created_at, expires_at, max_uses, uses FROM invites

@@ -3,7 +3,7 @@
  * out, listing and revoking, and that every dead token answers exactly like one that never existed.
  */
 import t, { type Test } from 'tap';
-import type { InviteInfo } from '../../src/sync/invites.js';
+import type { InviteSummary } from '@budget-sync/protocol';
 import { type Ctx, expectError, json, keys, setup } from './fixtures/support.js';
 
 let ctx: Ctx;
@@ -20,7 +20,7 @@ const accept = (token: string, uid: string) => ctx.api.req('POST', `/invites/${t
 const list = async (budgetId: string, uid: string) => {
   const res = await ctx.api.req('GET', `/budgets/${budgetId}/invites`, uid);
   if (res.statusCode !== 200) throw new Error(`list: ${res.statusCode} ${res.body}`);
-  return json<{ invites: InviteInfo[] }>(res).invites;
+  return json<{ invites: InviteSummary[] }>(res).invites;
 };
 /** A budget with members, joined through an invite that is then revoked (so tests list only their own). */
 const budgetWith = async (owner: string, ...members: string[]) => {
