@@ -24,7 +24,7 @@ export class Metrics {
   });
   readonly pushBatches = new Counter({
     name: 'push_batches_total',
-    help: 'Pushed batches that reached the database, by how they were written: pipelined (one round trip for their statements), sequential, retried (a pipelined statement matched nothing: rolled back, run sequentially), careful (after a database error).',
+    help: 'Pushed batches that reached the database, by how they were written: direct (one statement, no explicit transaction), direct-missed (that statement wrote nothing; the batch is also counted under the path that wrote it), pipelined (in a transaction, one round trip for their statements), sequential, retried (a pipelined statement matched nothing: rolled back, run sequentially), careful (after a database error).',
     labelNames: ['path'] as const,
     registers: [this.registry],
   });

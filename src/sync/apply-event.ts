@@ -1,5 +1,5 @@
 import type { PendingQuery, Row } from 'postgres';
-import type { TransactionSql } from '../db/sql.js';
+import type { Sql, TransactionSql } from '../db/sql.js';
 import { type BudgetRow, type CategoryRow, type ExpenseRow, toBudget, toCategory, toExpense } from '../db/rows.js';
 import type { ErrorCode } from '../errors/codes.js';
 import type { StreamEvent } from '@budget-sync/protocol';
@@ -26,11 +26,11 @@ const conflict = (code: 'VERSION_CONFLICT' | 'RECORD_DELETED', record: AnyRecord
     record,
   );
 
-export interface ApplyContext {
-  tx: TransactionSql;
+/** What a record event's statement needs; budget.* events also need the locked row (`ApplyContext`). */
+export interface StatementContext {
+  /** The batch's transaction, or the pool for the one-statement push (`guard` set). */
+  tx: TransactionSql | Sql;
   actorId: string;
-  /** The locked budget row; updated in place when an event changes it. */
-  budget: BudgetRow;
   writer: StreamWriter;
   now: number;
   /**
@@ -38,6 +38,25 @@ export interface ApplyContext {
    * in its own statement, so the batch needs no separate head update (StreamWriter.flush) for it.
    */
   lastForBudget?: boolean;
+  /** The one-statement push (direct-push.ts): the checks its statement carries. */
+  guard?: Guard;
+}
+
+export interface ApplyContext extends StatementContext {
+  /** The locked budget row; updated in place when an event changes it. */
+  budget: BudgetRow;
+}
+
+/**
+ * What the one-statement push puts into an event's statement: CTEs before the change (they lock
+ * the budget and compute `ok`, one row when every check holds), the condition that gates every
+ * write on `ok`, and the locked head the sequences count from.
+ */
+export interface Guard {
+  ctes: PendingQuery<Row[]>;
+  condition: PendingQuery<Row[]>;
+  /** The budget's head under the lock, as a scalar subquery. */
+  head: PendingQuery<Row[]>;
 }
 
 /**
@@ -84,23 +103,25 @@ export type AppendedRow<T extends Row> = T & { record: AnyRecord | null; cascade
 /**
  * The one statement of an accepted change: the change and, if it matched a row, its log row at
  * `sequence` (and the budget's head, when `bump`). Built, not sent: the caller awaits it alone
- * (`changeAndAppend`) or sends a batch's statements together (`pipelineChanges`).
+ * (`changeAndAppend`), sends a batch's statements together (`pipelineChanges`) or, with
+ * `ctx.guard`, sends it as the whole push (direct-push.ts; the row then carries its `seq`).
  */
 export function appendStatement(
-  ctx: ApplyContext,
+  ctx: StatementContext,
   e: ClientEvent,
   spec: ChangeSpec,
-  sequence: number,
+  sequenceNumber: number,
   bump: boolean,
 ): PendingQuery<AppendedRow<Row>[]> {
-  const { tx, writer } = ctx;
+  const { tx, writer, guard } = ctx;
   const { change, record, cascade } = spec;
+  const sequence = guard ? tx`(${guard.head} + 1)` : sequenceNumber;
   const json = tx.unsafe(RECORD_JSON[record]);
   const extra = cascade
     ? tx`jsonb_build_object('cascade', jsonb_build_object('expenseIds', coalesce((SELECT jsonb_agg(id ORDER BY id) FROM x), '[]'::jsonb)))`
     : tx`NULL::jsonb`;
   return tx<AppendedRow<Row>[]>`
-    WITH r AS (${change}),
+    WITH ${guard ? guard.ctes : tx``} r AS (${change}),
     ${cascade ? tx`x AS (${cascade}),` : tx``}
     ${bump ? tx`head AS (UPDATE budgets SET last_sequence = ${sequence} WHERE id = ${e.budgetId} AND EXISTS (SELECT 1 FROM r)),` : tx``}
     logged AS (
@@ -108,12 +129,13 @@ export function appendStatement(
       SELECT ${e.budgetId}, ${sequence}, ${e.eventId}, ${e.eventType}, ${e.recordId}, ${ctx.actorId}, ${e.when}, ${writer.serverTime},
              r.version, ${json}, ${extra}, ${e.fingerprint}
       FROM r)
-    SELECT r.*, ${json} AS record, ${cascade ? tx`(SELECT array_agg(id ORDER BY id) FROM x)` : tx`NULL::uuid[]`} AS cascade_ids FROM r`;
+    SELECT r.*, ${json} AS record, ${cascade ? tx`(SELECT array_agg(id ORDER BY id) FROM x)` : tx`NULL::uuid[]`} AS cascade_ids
+      ${guard ? tx`, ${sequence} AS seq` : tx``} FROM r`;
 }
 
 /** The stream event of an appended row, recorded with the writer. */
 export function appendedEvent(
-  ctx: ApplyContext,
+  ctx: StatementContext,
   e: ClientEvent,
   row: AppendedRow<Row>,
   sequence: number,
@@ -139,7 +161,7 @@ export function appendedEvent(
 }
 
 /** Not for budget.* events: their change is itself an UPDATE of the budget row, and one statement must not update a row twice. */
-export const bumps = (ctx: ApplyContext, e: ClientEvent) => ctx.lastForBudget === true && !e.eventType.startsWith('budget.');
+export const bumps = (ctx: StatementContext, e: ClientEvent) => ctx.lastForBudget === true && !e.eventType.startsWith('budget.');
 
 /**
  * Runs `spec.change` and, if it matched a row, appends the log row in the same statement. Returns
@@ -200,14 +222,17 @@ function stripExtras<T extends Row>(row: T): T {
  * The change of a category.* or expense.* event. Version checks live in its WHERE, so a refused
  * event matches nothing and writes nothing; each is scoped to the event's budget.
  */
-export function recordChange(ctx: ApplyContext, e: ClientEvent): ChangeSpec {
+export function recordChange(ctx: StatementContext, e: ClientEvent): ChangeSpec {
   const { tx, now } = ctx;
+  // The one-statement push writes only when its checks held (`ok`); elsewhere this is empty.
+  const gated = ctx.guard ? tx`AND ${ctx.guard.condition}` : tx``;
   switch (e.eventType) {
     case 'category.add':
       return {
         change: tx`
           INSERT INTO categories (id, budget_id, name, allocate, created_by, version, created_at, updated_at)
-          VALUES (${e.recordId}, ${e.budgetId}, ${e.name as string}, ${e.allocate as string}, ${ctx.actorId}, 1, ${now}, ${now})
+          SELECT ${e.recordId}, ${e.budgetId}, ${e.name as string}, ${e.allocate as string}, ${ctx.actorId}, 1, ${now}, ${now}
+          WHERE true ${gated}
           ON CONFLICT (id) DO NOTHING RETURNING *`,
         record: 'category',
       };
@@ -218,13 +243,13 @@ export function recordChange(ctx: ApplyContext, e: ClientEvent): ChangeSpec {
             name = coalesce(${e.name ?? null}::text, name),
             allocate = coalesce(${e.allocate ?? null}::numeric, allocate),
             version = version + 1, updated_at = ${now}
-          WHERE id = ${e.recordId} AND budget_id = ${e.budgetId} AND NOT deleted AND version = ${e.version as number}
+          WHERE id = ${e.recordId} AND budget_id = ${e.budgetId} AND NOT deleted AND version = ${e.version as number} ${gated}
           RETURNING *`,
         record: 'category',
       };
     case 'category.delete':
       return {
-        change: softDelete(ctx, e, 'categories'),
+        change: softDelete(ctx, e, 'categories', gated),
         record: 'none',
         // Its live expenses go with it; the stream event names them so devices delete them too.
         cascade: tx`
@@ -237,7 +262,7 @@ export function recordChange(ctx: ApplyContext, e: ClientEvent): ChangeSpec {
         change: tx`
           INSERT INTO expenses (id, budget_id, category_id, date, amount, note, created_by, version, created_at, updated_at)
           SELECT ${e.recordId}, ${e.budgetId}, c.id, ${e.date as string}, ${e.amount as string}, ${e.note ?? null}, ${ctx.actorId}, 1, ${now}, ${now}
-          FROM categories c WHERE c.id = ${e.categoryId as string} AND c.budget_id = ${e.budgetId} AND NOT c.deleted
+          FROM categories c WHERE c.id = ${e.categoryId as string} AND c.budget_id = ${e.budgetId} AND NOT c.deleted ${gated}
           ON CONFLICT (id) DO NOTHING RETURNING *`,
         record: 'expense',
       };
@@ -253,23 +278,28 @@ export function recordChange(ctx: ApplyContext, e: ClientEvent): ChangeSpec {
             version = version + 1, updated_at = ${now}
           WHERE id = ${e.recordId} AND budget_id = ${e.budgetId} AND NOT deleted AND version = ${e.version as number}
             AND (${categoryId}::uuid IS NULL OR EXISTS (
-              SELECT 1 FROM categories c WHERE c.id = ${categoryId}::uuid AND c.budget_id = ${e.budgetId} AND NOT c.deleted))
+              SELECT 1 FROM categories c WHERE c.id = ${categoryId}::uuid AND c.budget_id = ${e.budgetId} AND NOT c.deleted)) ${gated}
           RETURNING *`,
         record: 'expense',
       };
     }
     case 'expense.delete':
-      return { change: softDelete(ctx, e, 'expenses'), record: 'none' };
+      return { change: softDelete(ctx, e, 'expenses', gated), record: 'none' };
     default:
       throw new Error(`${e.eventType} is not a record event`);
   }
 }
 
 /** A version-checked soft delete of one record of the event's budget. */
-function softDelete(ctx: ApplyContext, e: ClientEvent, table: 'categories' | 'expenses'): PendingQuery<Row[]> {
+function softDelete(
+  ctx: StatementContext,
+  e: ClientEvent,
+  table: 'categories' | 'expenses',
+  gated: PendingQuery<Row[]>,
+): PendingQuery<Row[]> {
   return ctx.tx`
     UPDATE ${ctx.tx(table)} SET deleted = true, version = version + 1, updated_at = ${ctx.now}
-    WHERE id = ${e.recordId} AND budget_id = ${e.budgetId} AND NOT deleted AND version = ${e.version as number}
+    WHERE id = ${e.recordId} AND budget_id = ${e.budgetId} AND NOT deleted AND version = ${e.version as number} ${gated}
     RETURNING *`;
 }
 

@@ -1,11 +1,19 @@
 import type { StreamEvent } from '@budget-sync/protocol';
 import type { PendingQuery, Row } from 'postgres';
 import type { ClientEvent } from '../protocol/events.js';
-import { type AppendedRow, type ApplyContext, RECORD_JSON, appendStatement, appendedEvent, bumps, recordChange } from './apply-event.js';
+import {
+  type AppendedRow,
+  RECORD_JSON,
+  type StatementContext,
+  appendStatement,
+  appendedEvent,
+  bumps,
+  recordChange,
+} from './apply-event.js';
 
 /** One batch item with the sequence it gets if every statement before it is accepted. */
-interface Planned {
-  ctx: ApplyContext;
+export interface Planned {
+  ctx: StatementContext;
   e: ClientEvent;
   sequence: number;
   bump: boolean;
@@ -22,14 +30,10 @@ const RUN_TYPES = new Set(['expense.add', 'category.add']);
  * (`runStatement`): per statement, Postgres and the driver pay a fixed cost that a batch of 25
  * adds paid 25 times (docs/benchmarks/2026-12-07.md). Returns their events when every one was
  * accepted; `undefined` as soon as one matched nothing — its sequence is then missing from the
- * log, so the caller must roll the transaction back (or, for a lone statement, it wrote nothing)
- * and apply the batch one event at a time, which says why and keeps the stream gap-free.
+ * log, so the caller must roll the transaction back and apply the batch one event at a time,
+ * which says why and keeps the stream gap-free.
  */
-export async function pipelineChanges(
-  batch: { ctx: ApplyContext; e: ClientEvent }[],
-  /** Sends COMMIT behind the statements (Transaction.commitWith): only when a miss writes nothing. */
-  commitWith?: <T>(statements: Promise<T>) => Promise<T>,
-): Promise<StreamEvent[] | undefined> {
+export async function pipelineChanges(batch: { ctx: StatementContext; e: ClientEvent }[]): Promise<StreamEvent[] | undefined> {
   const last = new Map<string, number>();
   const planned: Planned[] = batch.map(({ ctx, e }) => {
     const previous = last.get(e.budgetId);
@@ -39,8 +43,7 @@ export async function pipelineChanges(
   });
   const groups = runs(planned);
   const sent = groups.map((g) => (g.length === 1 ? one(g[0] as Planned) : runStatement(g).execute()));
-  const all = Promise.allSettled(sent);
-  const settled = await (commitWith ? commitWith(all) : all);
+  const settled = await Promise.allSettled(sent);
   const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) throw failed.reason;
   const events: StreamEvent[] = [];
@@ -67,9 +70,9 @@ function one(p: Planned) {
  * id must be refused as RECORD_EXISTS by the event-at-a-time path, and one INSERT cannot tell the
  * two rows apart), every other event alone.
  */
-function runs(planned: Planned[]): Planned[][] {
-  const out: Planned[][] = [];
-  let current: Planned[] = [];
+export function runs<T extends { e: ClientEvent }>(planned: T[]): T[][] {
+  const out: T[][] = [];
+  let current: T[] = [];
   let ids = new Set<string>();
   for (const p of planned) {
     const head = current[0];
@@ -93,9 +96,9 @@ function runs(planned: Planned[]): Planned[][] {
  * or an id that exists, is not inserted: the run then returns fewer rows than it has events (a
  * miss), and writes no head.
  */
-function runStatement(run: Planned[]): PendingQuery<(AppendedRow<Row> & { ord: number })[]> {
+export function runStatement(run: Planned[]): PendingQuery<(AppendedRow<Row> & { ord: number })[]> {
   const first = run[0] as Planned;
-  const { tx, actorId, writer } = first.ctx;
+  const { tx, actorId, writer, guard } = first.ctx;
   const now = writer.serverTime;
   const type = first.e.eventType;
   const values = tx.json(
@@ -116,31 +119,38 @@ function runStatement(run: Planned[]): PendingQuery<(AppendedRow<Row> & { ord: n
       bump: p.bump,
     })) as never,
   );
+  // The one-statement push commits whatever its statement wrote, so a run there must write all or
+  // nothing: its checks (`ok`) have made sure every category is live, and a taken id fails the
+  // statement (no ON CONFLICT) instead of leaving a hole in the sequences.
+  const gated = guard ? tx`WHERE ${guard.condition}` : tx``;
+  const onConflict = guard ? tx`` : tx`ON CONFLICT (id) DO NOTHING`;
+  // In a guarded run the JSON's `seq` counts from 1 and the locked head is added here.
+  const seq = guard ? tx`v.seq + ${guard.head}` : tx`v.seq`;
   const change =
     type === 'expense.add'
       ? tx`
         INSERT INTO expenses (id, budget_id, category_id, date, amount, note, created_by, version, created_at, updated_at)
         SELECT v.id, v.budget_id, c.id, v.date, v.amount, v.note, ${actorId}, 1, ${now}, ${now}
-        FROM v JOIN categories c ON c.id = v.category_id AND c.budget_id = v.budget_id AND NOT c.deleted
+        FROM v JOIN categories c ON c.id = v.category_id AND c.budget_id = v.budget_id AND NOT c.deleted ${gated}
         ORDER BY v.ord
-        ON CONFLICT (id) DO NOTHING RETURNING *`
+        ${onConflict} RETURNING *`
       : tx`
         INSERT INTO categories (id, budget_id, name, allocate, created_by, version, created_at, updated_at)
-        SELECT v.id, v.budget_id, v.name, v.allocate, ${actorId}, 1, ${now}, ${now} FROM v ORDER BY v.ord
-        ON CONFLICT (id) DO NOTHING RETURNING *`;
+        SELECT v.id, v.budget_id, v.name, v.allocate, ${actorId}, 1, ${now}, ${now} FROM v ${gated} ORDER BY v.ord
+        ${onConflict} RETURNING *`;
   const json = tx.unsafe(RECORD_JSON[type === 'expense.add' ? 'expense' : 'category']);
   return tx<(AppendedRow<Row> & { ord: number })[]>`
-    WITH v AS (
+    WITH ${guard ? guard.ctes : tx``} v AS (
       SELECT * FROM jsonb_to_recordset(${values}) AS v(
         ord int, id uuid, budget_id uuid, category_id uuid, name text, allocate numeric, date date, amount numeric, note text,
         event_id uuid, seq bigint, client_when bigint, fingerprint text, bump boolean)),
     r AS (${change}),
     head AS (
-      UPDATE budgets b SET last_sequence = v.seq FROM v
+      UPDATE budgets b SET last_sequence = ${seq} FROM v
       WHERE v.bump AND b.id = v.budget_id AND (SELECT count(*) FROM r) = ${run.length}),
     logged AS (
       INSERT INTO events (budget_id, sequence, event_id, event_type, record_id, actor_id, client_when, server_time, version, record, extra, fingerprint)
-      SELECT v.budget_id, v.seq, v.event_id, ${type}, v.id::text, ${actorId}, v.client_when, ${now}, r.version, ${json}, NULL::jsonb, v.fingerprint
+      SELECT v.budget_id, ${seq}, v.event_id, ${type}, v.id::text, ${actorId}, v.client_when, ${now}, r.version, ${json}, NULL::jsonb, v.fingerprint
       FROM r JOIN v ON v.id = r.id ORDER BY v.ord)
-    SELECT v.ord, r.*, ${json} AS record, NULL::uuid[] AS cascade_ids FROM r JOIN v ON v.id = r.id`;
+    SELECT v.ord, r.*, ${json} AS record, NULL::uuid[] AS cascade_ids ${guard ? tx`, ${seq} AS seq` : tx``} FROM r JOIN v ON v.id = r.id`;
 }

@@ -5,6 +5,7 @@ import type { PushMode, PushResult, StreamEvent } from '@budget-sync/protocol';
 import { type ClientEvent, type ParsedEvent, hasEventId, parseClientEvent } from '../protocol/events.js';
 import { isUnavailable } from '../db/pg-errors.js';
 import { type ApplyContext, Refusal, applyEvent, pipelinable } from './apply-event.js';
+import { directable, pushDirect } from './direct-push.js';
 import { pipelineChanges } from './pipeline.js';
 import { participantIds } from './access.js';
 import type { ChangeSink, MembershipChange } from './changes.js';
@@ -14,13 +15,15 @@ import { inTransaction } from './transaction.js';
 const UNIQUE_VIOLATION = '23505';
 
 /**
- * How a batch was written: `pipelined` (its statements in one round trip; a lone one with its
- * COMMIT), `sequential` (one per event: a budget.* event, a retry or refusal decided before any
- * statement),
- * `retried` (pipelined, one statement matched nothing, rolled back and run sequentially) or
- * `careful` (after an unexpected database error, a savepoint per event).
+ * How a batch was written: `direct` (one statement, no explicit transaction: direct-push.ts),
+ * `pipelined` (in a transaction, its statements in one round trip; a lone one with its COMMIT),
+ * `sequential` (one per event: a budget.* event, a retry or refusal decided before any
+ * statement), `retried` (pipelined, one statement matched nothing, rolled back and run
+ * sequentially) or `careful` (after an unexpected database error, a savepoint per event).
+ * `direct-missed`: the one statement wrote nothing (a refusal, a retry, a change committed while
+ * it waited for the lock); the batch is then also counted under the path that wrote it.
  */
-export type BatchPath = 'pipelined' | 'sequential' | 'retried' | 'careful';
+export type BatchPath = 'direct' | 'direct-missed' | 'pipelined' | 'sequential' | 'retried' | 'careful';
 
 export interface PushObserver {
   /** A batch reached the database, written along `path`. */
@@ -35,11 +38,12 @@ const NO_OBSERVER: PushObserver = { batchWritten: () => {}, pushed: () => {} };
  * The one write path for client events: `POST /events` and the socket's `push` both call `push`.
  * It knows nothing of HTTP or sockets: validated raw events and an actor in, results out.
  *
- * One transaction per batch: the budgets involved are locked in id order (so concurrent batches
+ * One commit per batch; the change sink is told after it. A batch of one budget's record event,
+ * or run of adds, is first tried as one statement (direct-push.ts). Otherwise, or when that wrote
+ * nothing, one transaction: the budgets involved are locked in id order (so concurrent batches
  * cannot deadlock), the receipts of the batch's eventIds and the actor's memberships are read once
  * under those locks, then the events are applied in order — in one round trip when they allow it
  * (see `applyBatch`).
- * One commit per batch; the change sink is told after it.
  */
 export class Processor {
   constructor(
@@ -111,9 +115,26 @@ export class Processor {
       this.observer.batchWritten(path);
       return results;
     };
+    // The one statement first, when the batch allows it. When it wrote nothing, the batch was
+    // (nearly always) refused, so it goes straight to the path that says why.
+    const direct = directable(events);
+    if (direct) {
+      const writer = await pushDirect(this.sql, actorId, events).catch((err: unknown) => {
+        if (isUnavailable(err)) throw err;
+        return undefined;
+      });
+      if (writer) {
+        this.sink.committed(writer.pointers(), [], writer.events);
+        return done(
+          'direct',
+          writer.events.map((event, i) => answer(events[i] as ClientEvent, event)),
+        );
+      }
+      this.observer.batchWritten('direct-missed');
+    }
     try {
       try {
-        const { results, pipelined } = await this.runBatch(events, actorId, mode, 'pipelined');
+        const { results, pipelined } = await this.runBatch(events, actorId, mode, direct ? 'sequential' : 'pipelined');
         return done(pipelined ? 'pipelined' : 'sequential', results);
       } catch (err) {
         if (!(err instanceof PipelineMiss)) throw err;
@@ -160,16 +181,12 @@ export class Processor {
 
       if (how === 'pipelined' && canPipeline(batch, events)) {
         pipelined = true;
-        // One statement: a miss writes nothing (its head update is part of it), so COMMIT can go
-        // with it — the whole push is three round trips (BEGIN; lock and read; statement and
-        // COMMIT). Several: a miss leaves a hole in the sequences the later statements took, so
-        // the batch must be able to roll back.
-        const appended = await pipelineChanges(
-          events.map((e) => ({ ctx: contextOf(batch, e), e })),
-          events.length === 1 ? commitWith : undefined,
-        );
+        // A miss leaves a hole in the sequences the later statements took, so COMMIT waits for
+        // their answers: the batch must be able to roll back. (A lone statement, which could take
+        // COMMIT with it, went as the one-statement push.)
+        const appended = await pipelineChanges(events.map((e) => ({ ctx: contextOf(batch, e), e })));
         if (!appended) throw new PipelineMiss();
-        if (events.length > 1) await commitWith(writer.flush(tx));
+        await commitWith(writer.flush(tx));
         return appended.map((event, i) => answer(events[i] as ClientEvent, event));
       }
       const deleted: string[] = [];

@@ -333,7 +333,8 @@ t.test('a removal committed while a batch waits for the budget lock is seen: the
   const { api, sql } = await setup(t);
   const budgetId = await api.createBudget('owner');
   await api.addMembers(budgetId, 'owner', 'leaver');
-  // Another transaction holds the budget row lock and removes `leaver`, uncommitted.
+  // Another transaction holds the budget row lock and removes `leaver`, uncommitted — and, as every
+  // writer of a budget's data does (the removal appends participant.remove), moves the head.
   let release!: () => void;
   const held = new Promise<void>((r) => (release = r));
   let locked!: () => void;
@@ -341,6 +342,7 @@ t.test('a removal committed while a batch waits for the budget lock is seen: the
   const other = sql.begin(async (tx) => {
     await tx`SELECT 1 FROM budgets WHERE id = ${budgetId} FOR UPDATE`;
     await tx`DELETE FROM participants WHERE budget_id = ${budgetId} AND user_id = 'leaver'`;
+    await tx`UPDATE budgets SET last_sequence = last_sequence + 1 WHERE id = ${budgetId}`;
     locked();
     await held;
   });
@@ -353,5 +355,5 @@ t.test('a removal committed while a batch waits for the budget lock is seen: the
   t.equal(result?.status, 'rejected', 'the batch read membership after the lock, not before');
   t.equal(result?.error?.code, 'NOT_PARTICIPANT');
   const [head] = await sql<{ s: number }[]>`SELECT last_sequence AS s FROM budgets WHERE id = ${budgetId}`;
-  t.equal(head?.s, 3, 'nothing appended (create, join only)');
+  t.equal(head?.s, 4, 'nothing appended by the batch (create, join, the removal)');
 });

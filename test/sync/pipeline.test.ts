@@ -6,33 +6,9 @@
  * reason of the refusal), and which batches are not pipelined at all.
  */
 import t from 'tap';
-import type { PushResult, StreamEvent } from '@budget-sync/protocol';
-import type { ChangeSink } from '../../src/sync/changes.js';
-import { type BatchPath, Processor } from '../../src/sync/processor.js';
 import { readStream } from '../../src/sync/reads.js';
 import { ev } from '../helpers/api.js';
-import { setup, writeState } from './fixtures/support.js';
-
-type Ctx = Awaited<ReturnType<typeof setup>>;
-
-/** A Processor on the test server's pool that records each batch's path and the events it handed over. */
-function observed(ctx: Ctx) {
-  const paths: BatchPath[] = [];
-  const handed: StreamEvent[] = [];
-  const sink: ChangeSink = { committed: (_p, _m, events) => void handed.push(...(events ?? [])) };
-  const processor = new Processor(ctx.sql, sink, { batchWritten: (path) => paths.push(path), pushed: () => {} });
-  return {
-    paths,
-    handed,
-    push: (events: unknown[], actor: string, mode?: 'stopOnError' | 'independent'): Promise<PushResult[]> =>
-      processor.push(events, actor, mode),
-  };
-}
-
-async function head(ctx: Ctx, budgetId: string): Promise<number> {
-  const [row] = await ctx.sql<{ last_sequence: number }[]>`SELECT last_sequence FROM budgets WHERE id = ${budgetId}`;
-  return row?.last_sequence ?? -1;
-}
+import { head, observed, setup, writeState } from './fixtures/support.js';
 
 t.test('a batch of record events on two budgets is pipelined and writes what one-by-one would', async (t) => {
   const ctx = await setup(t);
@@ -137,7 +113,7 @@ t.test('a statement that matches nothing rolls the pipeline back and the batch r
   );
 });
 
-t.test('one event is pipelined with its COMMIT; when it matches nothing it wrote nothing and is explained', async (t) => {
+t.test('one event is one statement; when it matches nothing it wrote nothing and is explained', async (t) => {
   const ctx = await setup(t);
   const budgetId = await ctx.api.createBudget('owner');
   const p = observed(ctx);
@@ -150,7 +126,7 @@ t.test('one event is pipelined with its COMMIT; when it matches nothing it wrote
   const before = await writeState(ctx.sql);
   const [stale] = await p.push([ev.edit('category.edit', budgetId, cat.recordId, 5, { name: 'stale' })], 'owner');
   const [orphan] = await p.push([ev.expenseAdd(budgetId, '00000000-0000-4000-8000-000000000000')], 'owner');
-  t.same(p.paths, ['pipelined', 'retried', 'retried']);
+  t.same(p.paths, ['direct', 'direct-missed', 'sequential', 'direct-missed', 'sequential']);
   t.match(stale, { status: 'conflict', error: { code: 'VERSION_CONFLICT' }, record: { id: cat.recordId, version: 1 } });
   t.match(orphan, { status: 'rejected', error: { code: 'CATEGORY_NOT_FOUND' } });
   t.same(await writeState(ctx.sql), before, 'the refused events wrote nothing');
@@ -193,7 +169,8 @@ t.test('consecutive adds of one type are one statement that writes what one-by-o
       ['accepted', undefined],
     ],
   );
-  // One add of the run matches nothing (no such category): nothing of the run is written.
+  // One add of a run matches nothing (no such category): nothing of the run is written. Alone in
+  // its batch the run is one statement, whose checks see the missing category before any write.
   const before = await writeState(ctx.sql);
   const orphan = await p.push(
     [
@@ -203,7 +180,7 @@ t.test('consecutive adds of one type are one statement that writes what one-by-o
     ],
     'owner',
   );
-  t.same(p.paths, ['pipelined', 'retried', 'retried']);
+  t.same(p.paths, ['pipelined', 'retried', 'direct-missed', 'sequential']);
   t.same(
     orphan.map((r) => [r.status, r.error?.code]),
     [
@@ -254,8 +231,8 @@ t.test('batches that are not pipelined', async (t) => {
   const same = await p.push([twice, twice], 'owner');
   t.same(
     p.paths,
-    ['sequential', 'sequential', 'sequential', 'sequential'],
-    'a budget.* event; a retried eventId; a refusal known before any statement; one eventId twice',
+    ['sequential', 'direct-missed', 'sequential', 'sequential', 'sequential'],
+    'a budget.* event; a retried eventId (its one statement wrote nothing); a refusal known before any statement; one eventId twice',
   );
   t.same(
     retry.map((r) => r.status),
@@ -277,10 +254,17 @@ t.test('batches that are not pipelined', async (t) => {
 t.test('the server counts its batches by path', async (t) => {
   const ctx = await setup(t);
   const budgetId = await ctx.api.createBudget('owner');
-  await ctx.api.push('owner', [ev.categoryAdd(budgetId), ev.categoryAdd(budgetId)]);
+  const cat = ev.categoryAdd(budgetId);
+  await ctx.api.push('owner', [cat, ev.categoryAdd(budgetId)]);
+  await ctx.api.push('owner', [ev.categoryAdd(budgetId), ev.expenseAdd(budgetId, cat.recordId)]);
+  await ctx.api.push('owner', [cat]);
   const metrics = await ctx.server.app.inject({ method: 'GET', url: '/metrics' });
-  t.match(metrics.body, /^push_batches_total\{path="pipelined"\} 1$/m);
-  t.match(metrics.body, /^push_events_total\{status="accepted"\} 2$/m, 'events by status');
-  t.match(metrics.body, /^http_requests_total\{method="POST",route="\/events",status="200"\} 1$/m, 'requests by route and status');
-  t.match(metrics.body, /^http_request_duration_seconds_count\{method="POST",route="\/events"\} 1$/m);
+  t.match(metrics.body, /^push_batches_total\{path="direct"\} 1$/m, 'one run of adds: one statement');
+  t.match(metrics.body, /^push_batches_total\{path="pipelined"\} 1$/m, 'two runs: pipelined in a transaction');
+  t.match(metrics.body, /^push_batches_total\{path="direct-missed"\} 1$/m, 'a retry: the statement wrote nothing');
+  t.match(metrics.body, /^push_batches_total\{path="sequential"\} 1$/m, '… and the retry was answered one by one');
+  t.match(metrics.body, /^push_events_total\{status="accepted"\} 4$/m, 'events by status');
+  t.match(metrics.body, /^push_events_total\{status="duplicate"\} 1$/m);
+  t.match(metrics.body, /^http_requests_total\{method="POST",route="\/events",status="200"\} 3$/m, 'requests by route and status');
+  t.match(metrics.body, /^http_request_duration_seconds_count\{method="POST",route="\/events"\} 3$/m);
 });
