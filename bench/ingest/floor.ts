@@ -1,15 +1,13 @@
 /**
- * The floor of the ingest bench: the processor's own statements for a batch of expense.add events
- * (src/sync/processor.ts, apply-event.ts), sent straight to the same Postgres with the same number
- * of clients — by pgbench, PostgreSQL's C client, so the figure has no Node driver in it; or, where
- * pgbench is missing, from Node.
+ * The floor of the ingest bench: the processor's own statement for a batch of expense.add events
+ * (src/sync/direct-push.ts with apply-event.ts and pipeline.ts), sent straight to the same
+ * Postgres with the same number of clients — by pgbench, PostgreSQL's C client, so the figure has
+ * no Node driver in it; or, where pgbench is missing, from Node.
  *
- * What the server sends for a batch, and so the script: BEGIN; one round trip of the budget lock
- * and the batch's one read (memberships and receipts); then the batch's statements — for one event
- * with COMMIT behind it in the same round trip, for more with COMMIT after them (a statement that
- * matched nothing must roll the batch back). Each client owns a budget; pgbench keeps the budget's
- * head in a client variable, as the server reads it from the locked row. Ids are random, as
- * devices make them (md5 of a random 63-bit number, as a uuid).
+ * What the server sends for a batch of one budget's adds, and so the script: ONE statement, no
+ * explicit transaction — the budget's lock and the checks (`locked`, `ok`), the inserts, their log
+ * rows and the head. Each client owns a budget. Ids are random, as devices make them (md5 of a
+ * random 63-bit number, as a uuid).
  */
 import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
@@ -17,7 +15,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Sql } from '../../src/db/sql.js';
-import { inTransaction } from '../../src/sync/transaction.js';
 import { type Cell, type CpuSources, measure } from './measure.js';
 import { type Target, expenseAdd } from './seed.js';
 import { clusterCpu } from '../lib/cpu.js';
@@ -47,61 +44,65 @@ export async function findPgbench(): Promise<string | undefined> {
 const EXPENSE_JSON = `jsonb_build_object('id', r.id, 'budgetId', r.budget_id, 'categoryId', r.category_id, 'date', to_char(r.date, 'YYYY-MM-DD'), 'amount', r.amount::text,
     'note', r.note, 'createdBy', r.created_by, 'version', r.version, 'createdAt', r.created_at, 'updatedAt', r.updated_at)`;
 
-/** The batch's one read under the lock: the actor's memberships and the receipts of its eventIds. */
-const READ = (budgets: string, actor: string, eventIds: string) => `
-  SELECT (SELECT coalesce(json_agg(budget_id), '[]') FROM participants WHERE user_id = ${actor} AND budget_id = ANY(${budgets}::uuid[])) AS member,
-         (SELECT coalesce(json_agg(e), '[]') FROM events e WHERE event_id = ANY(${eventIds}::uuid[])) AS receipts`;
+/** The statement's checks: the budget locked and unchanged since the snapshot, live, the actor in it, no receipt. */
+const GUARD = (v: { budget: string; actor: string; receipt: string; live?: string }) => `
+  locked AS MATERIALIZED (SELECT ctid AS at, last_sequence FROM budgets WHERE id = ${v.budget} FOR UPDATE),
+  ok AS MATERIALIZED (
+    SELECT l.last_sequence AS head FROM locked l JOIN budgets s ON s.ctid = l.at AND s.id = ${v.budget}
+    WHERE s.deleted_at IS NULL
+      AND EXISTS (SELECT 1 FROM participants WHERE budget_id = ${v.budget} AND user_id = ${v.actor})
+      AND NOT EXISTS (SELECT 1 FROM events WHERE ${v.receipt})
+      ${v.live ?? ''}),`;
 
-/** One expense.add as the processor's statement: the change, its log row and (last) the budget's head, one CTE. */
-const APPEND = (v: {
-  event: string;
-  record: string;
-  budget: string;
-  category: string;
-  actor: string;
-  seq: string;
-  now: string;
-  bump: boolean;
-}) => `
-  WITH r AS (
+/** One expense.add as the processor's statement: the checks, the change, its log row and the head, one CTE. */
+const APPEND = (v: { event: string; record: string; budget: string; category: string; actor: string; now: string }) => `
+  WITH ${GUARD({ budget: v.budget, actor: v.actor, receipt: `event_id = ${v.event}` })}
+    r AS (
       INSERT INTO expenses (id, budget_id, category_id, date, amount, note, created_by, version, created_at, updated_at)
       SELECT ${v.record}, ${v.budget}, c.id, '2025-05-06', '12.34', 'bench', ${v.actor}, 1, ${v.now}, ${v.now}
-      FROM categories c WHERE c.id = ${v.category} AND c.budget_id = ${v.budget} AND NOT c.deleted
+      FROM categories c WHERE c.id = ${v.category} AND c.budget_id = ${v.budget} AND NOT c.deleted AND EXISTS (SELECT 1 FROM ok)
       ON CONFLICT (id) DO NOTHING RETURNING *),
-    ${v.bump ? `head AS (UPDATE budgets SET last_sequence = ${v.seq} WHERE id = ${v.budget} AND EXISTS (SELECT 1 FROM r)),` : ''}
+    head AS (UPDATE budgets SET last_sequence = ((SELECT head FROM ok) + 1) WHERE id = ${v.budget} AND EXISTS (SELECT 1 FROM r)),
     logged AS (
       INSERT INTO events (budget_id, sequence, event_id, event_type, record_id, actor_id, client_when, server_time, version, record, extra, fingerprint)
-      SELECT ${v.budget}, ${v.seq}, ${v.event}, 'expense.add', ${v.record}, ${v.actor}, ${v.now}, ${v.now},
+      SELECT ${v.budget}, ((SELECT head FROM ok) + 1), ${v.event}, 'expense.add', ${v.record}, ${v.actor}, ${v.now}, ${v.now},
              r.version, ${EXPENSE_JSON}, NULL::jsonb, 'fingerprint-of-the-event-000000'
       FROM r)
-  SELECT r.*, ${EXPENSE_JSON} AS record, NULL::uuid[] AS cascade_ids FROM r`;
+  SELECT r.*, ${EXPENSE_JSON} AS record, NULL::uuid[] AS cascade_ids, ((SELECT head FROM ok) + 1) AS seq FROM r`;
 
 /**
  * Several expense.add as the processor's one statement for a run of adds (src/sync/pipeline.ts):
- * the rows as one JSON value, the inserts, the log rows and the head, one CTE.
+ * the checks (every category live too), the rows as one JSON value with sequences counted from
+ * 1, the inserts (no ON CONFLICT: all or nothing), the log rows and the head, one CTE.
  */
-const RUN = (v: { json: string; actor: string; now: string; n: number }) => `
-  WITH v AS (
+const RUN = (v: { json: string; eventIds: string; budget: string; categories: string; actor: string; now: string; n: number }) => `
+  WITH ${GUARD({
+    budget: v.budget,
+    actor: v.actor,
+    receipt: `event_id = ANY(${v.eventIds}::uuid[])`,
+    live: `AND (SELECT count(*) FROM categories WHERE id = ANY(${v.categories}::uuid[]) AND budget_id = ${v.budget} AND NOT deleted) = 1`,
+  })}
+    v AS (
       SELECT * FROM jsonb_to_recordset(${v.json}) AS v(
         ord int, id uuid, budget_id uuid, category_id uuid, name text, allocate numeric, date date, amount numeric, note text,
         event_id uuid, seq bigint, client_when bigint, fingerprint text, bump boolean)),
     r AS (
       INSERT INTO expenses (id, budget_id, category_id, date, amount, note, created_by, version, created_at, updated_at)
       SELECT v.id, v.budget_id, c.id, v.date, v.amount, v.note, ${v.actor}, 1, ${v.now}, ${v.now}
-      FROM v JOIN categories c ON c.id = v.category_id AND c.budget_id = v.budget_id AND NOT c.deleted
+      FROM v JOIN categories c ON c.id = v.category_id AND c.budget_id = v.budget_id AND NOT c.deleted WHERE EXISTS (SELECT 1 FROM ok)
       ORDER BY v.ord
-      ON CONFLICT (id) DO NOTHING RETURNING *),
+      RETURNING *),
     head AS (
-      UPDATE budgets b SET last_sequence = v.seq FROM v
+      UPDATE budgets b SET last_sequence = v.seq + (SELECT head FROM ok) FROM v
       WHERE v.bump AND b.id = v.budget_id AND (SELECT count(*) FROM r) = ${v.n}),
     logged AS (
       INSERT INTO events (budget_id, sequence, event_id, event_type, record_id, actor_id, client_when, server_time, version, record, extra, fingerprint)
-      SELECT v.budget_id, v.seq, v.event_id, 'expense.add', v.id::text, ${v.actor}, v.client_when, ${v.now}, r.version, ${EXPENSE_JSON}, NULL::jsonb, v.fingerprint
+      SELECT v.budget_id, v.seq + (SELECT head FROM ok), v.event_id, 'expense.add', v.id::text, ${v.actor}, v.client_when, ${v.now}, r.version, ${EXPENSE_JSON}, NULL::jsonb, v.fingerprint
       FROM r JOIN v ON v.id = r.id ORDER BY v.ord)
-  SELECT v.ord, r.*, ${EXPENSE_JSON} AS record, NULL::uuid[] AS cascade_ids FROM r JOIN v ON v.id = r.id`;
+  SELECT v.ord, r.*, ${EXPENSE_JSON} AS record, NULL::uuid[] AS cascade_ids, v.seq + (SELECT head FROM ok) AS seq FROM r JOIN v ON v.id = r.id`;
 
-/** A run's rows as the processor sends them (one JSON parameter), for the Node floor. */
-const runRows = (t: Target, events: ReturnType<typeof expenseAdd>[], head: number) =>
+/** A run's rows as the processor sends them (one JSON parameter, sequences from 1), for the Node floor. */
+const runRows = (t: Target, events: ReturnType<typeof expenseAdd>[]) =>
   events.map((e, ord) => ({
     ord,
     id: e.recordId,
@@ -113,7 +114,7 @@ const runRows = (t: Target, events: ReturnType<typeof expenseAdd>[], head: numbe
     amount: e.amount,
     note: e.note,
     event_id: e.eventId,
-    seq: head + ord + 1,
+    seq: ord + 1,
     client_when: e.when,
     fingerprint: 'fingerprint-of-the-event-000000',
     bump: ord === events.length - 1,
@@ -127,40 +128,31 @@ export function pgbenchScript(batch: number): string {
   // server's JSON parameter costs it.
   const event = (g: string) => `md5('e' || :r::text || '-' || ${g})::uuid`;
   const record = (g: string) => `md5('r' || :r::text || '-' || ${g})::uuid`;
-  const eventIds = batch === 1 ? `ARRAY[${event('1')}]` : `ARRAY(SELECT ${event('g')} FROM generate_series(1, ${batch}) g)`;
   const rows = `(SELECT jsonb_agg(jsonb_build_object('ord', g - 1, 'id', ${record('g')}, 'budget_id', :budget::uuid, 'category_id', :category::uuid,
     'name', NULL, 'allocate', NULL, 'date', '2025-05-06', 'amount', '12.34', 'note', 'bench', 'event_id', ${event('g')},
-    'seq', :head::bigint + g, 'client_when', :now::bigint, 'fingerprint', 'fingerprint-of-the-event-000000', 'bump', g = ${batch}))
+    'seq', g, 'client_when', :now::bigint, 'fingerprint', 'fingerprint-of-the-event-000000', 'bump', g = ${batch}))
     FROM generate_series(1, ${batch}) g)`;
   const statement =
     batch === 1
-      ? APPEND({
-          event: event('1'),
-          record: record('1'),
+      ? APPEND({ event: event('1'), record: record('1'), budget: ':budget', category: ':category', actor: ':uid', now: ':now' })
+      : RUN({
+          json: rows,
+          eventIds: `ARRAY(SELECT ${event('g')} FROM generate_series(1, ${batch}) g)`,
           budget: ':budget',
-          category: ':category',
+          categories: 'ARRAY[:category::uuid]',
           actor: ':uid',
-          seq: ':head + 1',
           now: ':now',
-          bump: true,
-        })
-      : RUN({ json: rows, actor: ':uid', now: ':now', n: batch });
+          n: batch,
+        });
   const lines = [
-    // A client's first transaction learns its budget, category, user and head.
-    '\\if :head < 0',
-    "SELECT budget, category, uid, '{' || budget || '}' AS budgets, (SELECT last_sequence FROM budgets WHERE id = budget) AS head FROM bench_floor WHERE n = :client_id \\gset",
+    // A client's first statement learns its budget, category and user.
+    '\\if :ready = 0',
+    'SELECT budget, category, uid FROM bench_floor WHERE n = :client_id \\gset',
+    '\\set ready 1',
     '\\endif',
     '\\set r random(1, 9223372036854775807)',
     '\\set now 1765000000000',
-    'BEGIN;',
-    '\\startpipeline',
-    'SELECT * FROM budgets WHERE id = ANY(:budgets::uuid[]) ORDER BY id FOR UPDATE;',
-    oneLine(READ(':budgets', ':uid', eventIds)),
-    '\\endpipeline',
-    '\\startpipeline',
     oneLine(statement),
-    ...(batch === 1 ? ['COMMIT;', '\\endpipeline'] : ['\\endpipeline', 'COMMIT;']),
-    `\\set head :head + ${batch}`,
   ];
   return `${lines.join('\n')}\n`;
 }
@@ -185,7 +177,7 @@ export async function pgbenchFloor(pgbench: string, url: string, targets: Target
       const before = await written();
       const pg0 = clusterCpu(cpu.dataDir);
       const args = ['-n', '-M', 'prepared', '-f', script, '-c', String(clients), '-j', String(Math.min(clients, 2))];
-      const out = await runPgbench(pgbench, [...args, '-T', String(seconds), '-D', 'head=-1', url]);
+      const out = await runPgbench(pgbench, [...args, '-T', String(seconds), '-D', 'ready=0', url]);
       // pgbench's backends exit with it; their CPU counts once the postmaster has reaped them.
       await new Promise((r) => setTimeout(r, 300));
       const pg1 = clusterCpu(cpu.dataDir);
@@ -220,34 +212,32 @@ function runPgbench(pgbench: string, args: string[]): Promise<string> {
   });
 }
 
-/** Without pgbench: the same round trips and statements from Node (the driver's cost is then in the floor). */
+/** Without pgbench: the same statement from Node (the driver's cost is then in the floor). */
 export function nodeFloor(sql: Sql, targets: Target[]): Floor {
   const batchOf = async (t: Target, batch: number) => {
     const events = Array.from({ length: batch }, () => expenseAdd(t));
     const now = Date.now();
-    await inTransaction(sql, async (tx, commitWith) => {
-      const q = (text: string, params: unknown[]) => tx.unsafe(text, params as never[], { prepare: true }).execute();
-      const ids = events.map((e) => e.eventId);
-      const [[budget]] = await Promise.all([
-        q('SELECT * FROM budgets WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE', [[t.budgetId]]),
-        q(READ('$1', '$2', '$3'), [[t.budgetId], t.uid, ids]),
-      ]);
-      const head = (budget as unknown as { last_sequence: number }).last_sequence;
-      const statement =
-        batch === 1
-          ? q(APPEND({ event: '$1', record: '$2', budget: '$3', category: '$4', actor: '$5', seq: '$6', now: '$7', bump: true }), [
-              events[0]?.eventId,
-              events[0]?.recordId,
-              t.budgetId,
-              t.categoryId,
-              t.uid,
-              head + 1,
-              now,
-            ])
-          : q(RUN({ json: '$1', actor: '$2', now: '$3', n: batch }), [runRows(t, events, head), t.uid, now]);
-      if (batch === 1) await commitWith(statement);
-      else await statement;
-    });
+    const q = (text: string, params: unknown[]) => sql.unsafe(text, params as never[], { prepare: true });
+    const [e] = events;
+    const rows =
+      batch === 1
+        ? await q(APPEND({ event: '$1', record: '$2', budget: '$3', category: '$4', actor: '$5', now: '$6' }), [
+            e?.eventId,
+            e?.recordId,
+            t.budgetId,
+            t.categoryId,
+            t.uid,
+            now,
+          ])
+        : await q(RUN({ json: '$1', eventIds: '$2', budget: '$3', categories: '$4', actor: '$5', now: '$6', n: batch }), [
+            runRows(t, events),
+            events.map((x) => x.eventId),
+            t.budgetId,
+            [t.categoryId],
+            t.uid,
+            now,
+          ]);
+    if (rows.length !== batch) throw new Error(`the floor's statement wrote ${rows.length} of ${batch} events`);
   };
   return {
     name: 'floor: Node (no pgbench)',
