@@ -287,47 +287,58 @@ t.test('concurrent POST /budget with one eventId creates the budget once', async
   t.equal(after.budgets, before.budgets + 1, 'one budget created');
 });
 
-t.test(
-  'an eventId committed by another transaction mid-batch is answered from its receipt, and the rest of the batch still applies',
-  async (t) => {
-    const { api, sql } = await setup(t);
-    const a = await api.createBudget('racer');
-    const b = await api.createBudget('racer');
-    const eventId = uuid();
-    // Another writer holds eventId in budget b, uncommitted: our batch's insert of it must wait, then fail.
-    let release!: () => void;
-    const held = new Promise<void>((r) => (release = r));
-    let inserted!: () => void;
-    const ready = new Promise<void>((r) => (inserted = r));
-    const other = sql.begin(async (tx) => {
-      const [head] = await tx<{ s: number }[]>`SELECT last_sequence AS s FROM budgets WHERE id = ${b} FOR UPDATE`;
-      await tx`INSERT INTO events (budget_id, sequence, event_id, event_type, record_id, actor_id, client_when, server_time, version, record, fingerprint)
+// Two shapes: one run of adds is one statement (its insert fails whole, and the batch is answered
+// by the transaction path); with a second run the batch is a transaction from the start (its
+// insert fails mid-transaction, and the batch is run again with a savepoint per event).
+for (const shape of ['one statement', 'a transaction'] as const) {
+  t.test(
+    `an eventId committed by another transaction mid-batch is answered from its receipt, and the rest of the batch still applies (${shape})`,
+    async (t) => {
+      const { api, sql } = await setup(t);
+      const a = await api.createBudget('racer');
+      const b = await api.createBudget('racer');
+      const eventId = uuid();
+      // Another writer holds eventId in budget b, uncommitted: our batch's insert of it must wait, then fail.
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      let inserted!: () => void;
+      const ready = new Promise<void>((r) => (inserted = r));
+      const other = sql.begin(async (tx) => {
+        const [head] = await tx<{ s: number }[]>`SELECT last_sequence AS s FROM budgets WHERE id = ${b} FOR UPDATE`;
+        await tx`INSERT INTO events (budget_id, sequence, event_id, event_type, record_id, actor_id, client_when, server_time, version, record, fingerprint)
              VALUES (${b}, ${(head?.s ?? 0) + 1}, ${eventId}, 'category.add', ${uuid()}, 'racer', 0, 0, 1, NULL, 'other')`;
-      await tx`UPDATE budgets SET last_sequence = last_sequence + 1 WHERE id = ${b}`;
-      inserted();
-      await held;
-    });
-    await ready;
-    const first = ev.categoryAdd(a);
-    const pushing = api.push('racer', [first, { ...ev.categoryAdd(a), eventId }, ev.categoryAdd(a)], 'independent');
-    await new Promise((r) => setTimeout(r, 300)); // let the batch reach the blocked insert
-    release();
-    await other;
-    const results = await pushing;
-    t.same(
-      results.map((r) => r.status),
-      ['accepted', 'rejected', 'accepted'],
-      'the raced event is refused; the others apply',
-    );
-    t.equal(results[1]?.error?.code, 'EVENT_ID_REUSED');
-    const stream = await api.stream('racer', a);
-    t.same(
-      stream.events.map((e) => e.sequence),
-      [1, 2, 3, 4],
-      'budget a stays gap-free',
-    );
-  },
-);
+        await tx`UPDATE budgets SET last_sequence = last_sequence + 1 WHERE id = ${b}`;
+        inserted();
+        await held;
+      });
+      await ready;
+      const first = ev.categoryAdd(a);
+      const last = shape === 'one statement' ? ev.categoryAdd(a) : ev.expenseAdd(a, first.recordId);
+      const pushing = api.push('racer', [first, { ...ev.categoryAdd(a), eventId }, last], 'independent');
+      await new Promise((r) => setTimeout(r, 300)); // let the batch reach the blocked insert
+      release();
+      await other;
+      const results = await pushing;
+      t.same(
+        results.map((r) => r.status),
+        ['accepted', 'rejected', 'accepted'],
+        'the raced event is refused; the others apply',
+      );
+      t.equal(results[1]?.error?.code, 'EVENT_ID_REUSED');
+      const stream = await api.stream('racer', a);
+      t.same(
+        stream.events.map((e) => e.sequence),
+        [1, 2, 3, 4],
+        'budget a stays gap-free',
+      );
+      const metrics = await api.req('GET', '/metrics', 'racer');
+      t.match(
+        metrics.body,
+        shape === 'one statement' ? /^push_batches_total\{path="direct-missed"\} 1$/m : /^push_batches_total\{path="careful"\} 1$/m,
+      );
+    },
+  );
+}
 
 t.test('a removal committed while a batch waits for the budget lock is seen: the batch is refused', async (t) => {
   const { api, sql } = await setup(t);
