@@ -17,14 +17,13 @@ import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import * as esbuild from 'esbuild';
 import t from 'tap';
+import { childEnv } from '../helpers/child-env.js';
 import { harness, token } from './fixtures/support.js';
 
 const run = promisify(execFile);
 const ROOT = path.resolve(import.meta.dirname, '../..');
 /** Gzipped bytes of the browser bundle of a consumer using SyncClient and IndexedDbStore. */
 const BUNDLE_BUDGET_BYTES = 15 * 1024;
-// Child processes run without tap's loader and coverage hooks.
-const { NODE_OPTIONS: _o, NODE_V8_COVERAGE: _c, ...childEnv } = process.env;
 
 const BROWSER_APP = `
 import { IndexedDbStore, SyncClient, type Budget, type ServerMessage } from '@budget-sync/client';
@@ -57,7 +56,7 @@ const tsc = path.join(ROOT, 'node_modules/typescript/bin/tsc');
 
 /** `npm pack` without its prepack build (the test builds each package once, before). */
 async function pack(dir: string, dest: string): Promise<string> {
-  const { stdout } = await run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dest], { cwd: dir, env: childEnv });
+  const { stdout } = await run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dest], { cwd: dir, env: childEnv() });
   const [info] = JSON.parse(stdout.slice(stdout.indexOf('['))) as { filename: string; files: { path: string }[] }[];
   return path.join(dest, (info as { filename: string }).filename);
 }
@@ -86,7 +85,7 @@ t.test('npm pack: a browser project and a Node project install the client and us
   // What the packages' prepack does, once each: the DOM-only check of the client's entry is
   // `npm run typecheck`'s, and compiling the consumer below checks the published types again.
   for (const pkg of ['protocol', 'client']) {
-    await run(process.execPath, [tsc, '-p', `packages/${pkg}/tsconfig.build.json`], { cwd: ROOT, env: childEnv });
+    await run(process.execPath, [tsc, '-p', `packages/${pkg}/tsconfig.build.json`], { cwd: ROOT, env: childEnv() });
   }
   const protocolTgz = await pack(path.join(ROOT, 'packages/protocol'), tarballs);
   const clientTgz = await pack(path.join(ROOT, 'packages/client'), tarballs);
@@ -119,7 +118,7 @@ t.test('npm pack: a browser project and a Node project install the client and us
   const started = Date.now();
   await run('npm', ['install', '--offline', '--no-audit', '--no-fund', '--ignore-scripts', '--loglevel=error'], {
     cwd: app,
-    env: childEnv,
+    env: childEnv(),
   });
   t.comment(`npm install --offline of the two tarballs: ${Date.now() - started} ms`);
   t.ok(fs.existsSync(path.join(app, 'node_modules/ws/package.json')), 'ws came along for Node');
@@ -142,7 +141,7 @@ t.test('npm pack: a browser project and a Node project install the client and us
       include: ['src'],
     }),
   );
-  const compiled = await run(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: app, env: childEnv }).then(
+  const compiled = await run(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: app, env: childEnv() }).then(
     () => '',
     (err: { stdout?: string }) => err.stdout ?? String(err),
   );
@@ -170,7 +169,7 @@ t.test('npm pack: a browser project and a Node project install the client and us
   fs.copyFileSync(path.join(ROOT, 'examples/node/two-devices.mjs'), path.join(app, 'two-devices.mjs'));
   const { stdout } = await run(process.execPath, ['two-devices.mjs'], {
     cwd: app,
-    env: { ...childEnv, BASE_URL: h.baseUrl, ALICE_TOKEN: token('alice'), BOB_TOKEN: token('bob') },
+    env: { ...childEnv(), BASE_URL: h.baseUrl, ALICE_TOKEN: token('alice'), BOB_TOKEN: token('bob') },
     timeout: 60_000,
   });
   const outcome = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as {

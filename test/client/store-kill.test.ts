@@ -11,6 +11,7 @@ import path from 'node:path';
 import t from 'tap';
 import type { FetchLike } from '../../packages/client/src/http.js';
 import { SqliteStore } from '../../packages/client/src/node.js';
+import { childEnv } from '../helpers/child-env.js';
 import { sqliteFile } from './fixtures/sqljs.js';
 import { harness, localState, serverState, token } from './fixtures/support.js';
 
@@ -32,10 +33,9 @@ t.test('SIGKILL between a push and its result: re-sent after restart, answered d
   await before.stop();
 
   // Second life, in its own process: edit, push, killed once the server has answered.
-  const { NODE_OPTIONS: _o, NODE_V8_COVERAGE: _c, ...env } = process.env;
   const child = spawn(process.execPath, ['--import', 'tsx', CHILD], {
     env: {
-      ...env,
+      ...childEnv(),
       KILL_CHILD: JSON.stringify({ file, baseUrl: h.baseUrl, token: token(uid), uid, budgetId, categoryId: food.recordId }),
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -4,10 +4,11 @@
  */
 import { spawn } from 'node:child_process';
 import t from 'tap';
+import { childEnv } from '../helpers/child-env.js';
 
 async function start(env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    env: { ...childEnv({ PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' }), ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';

@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
 import { freePort } from '../../src/db/embedded.js';
+import { childEnv } from '../helpers/child-env.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 /** Build (tsc), first initdb and migrations: ~20 s on an idle machine, far more under load. */
@@ -105,7 +106,7 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
       LOG_LEVEL: 'info',
     });
     const output: string[] = [];
-    const npm: ChildProcess = spawn('npm', ['start'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const npm: ChildProcess = spawn('npm', ['start'], { cwd: ROOT, env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
     npm.stdout?.on('data', (d: Buffer) => output.push(d.toString()));
     npm.stderr?.on('data', (d: Buffer) => output.push(d.toString()));
     const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
