@@ -45,23 +45,34 @@ export function directable(events: ClientEvent[]): boolean {
  * when none was. A rejection is the statement's error: nothing was written.
  */
 export async function pushDirect(sql: Sql, actorId: string, events: ClientEvent[]): Promise<StreamWriter | undefined> {
-  const first = events[0] as ClientEvent;
   const writer = new StreamWriter(Date.now());
-  const ctx: StatementContext = { tx: sql, actorId, writer, now: writer.serverTime, guard: guard(sql, actorId, events) };
-  // Sequences count from 1 here; the statement adds the head it locked.
-  const planned: Planned[] = events.map((e, i) => ({ ctx, e, sequence: i + 1, bump: i === events.length - 1 }));
+  const { ctx, statement } = directStatement(sql, actorId, events, writer);
   // Rows carry their `seq`; a run's rows come back in no particular order (`ord` is their place).
-  const rows: readonly AppendedRow<Row>[] =
-    events.length === 1 ? await appendStatement(ctx, first, recordChange(ctx, first), 1, true) : await runStatement(planned);
+  const rows: readonly AppendedRow<Row>[] = await statement;
   if (rows.length === 0) return undefined;
   if (rows.length !== events.length) throw new Error(`the one-statement push wrote ${rows.length} of ${events.length} events`);
   const ordered = rows.length === 1 ? rows : [...rows].sort((a, b) => (a.ord as number) - (b.ord as number));
-  writer.track(first.budgetId, (ordered[0] as AppendedRow<Row>).seq - 1);
+  writer.track((events[0] as ClientEvent).budgetId, (ordered[0] as AppendedRow<Row>).seq - 1);
   for (const [i, row] of ordered.entries()) {
     const e = events[i] as ClientEvent;
     appendedEvent(ctx, e, row, row.seq as number, i === events.length - 1, e.eventType === 'category.delete');
   }
   return writer;
+}
+
+/**
+ * The statement of a `directable` batch, built, not sent (the ingest bench's floor sends it too),
+ * and the context that records what it appended.
+ */
+export function directStatement(sql: Sql, actorId: string, events: ClientEvent[], writer: StreamWriter) {
+  const first = events[0] as ClientEvent;
+  const ctx: StatementContext = { tx: sql, actorId, writer, now: writer.serverTime, guard: guard(sql, actorId, events) };
+  // Sequences count from 1 here; the statement adds the head it locked.
+  const planned: Planned[] = events.map((e, i) => ({ ctx, e, sequence: i + 1, bump: i === events.length - 1 }));
+  // Lazy, as the driver's queries are: sent when awaited.
+  const statement: PromiseLike<readonly AppendedRow<Row>[]> =
+    events.length === 1 ? appendStatement(ctx, first, recordChange(ctx, first), 1, true) : runStatement(planned);
+  return { ctx, statement };
 }
 
 /** The checks of the statement (see above); a run of expenses also needs every category live. */
