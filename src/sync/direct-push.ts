@@ -45,6 +45,9 @@ export function directable(events: ClientEvent[]): boolean {
  * when none was. A rejection is the statement's error: nothing was written.
  */
 export async function pushDirect(sql: Sql, actorId: string, events: ClientEvent[]): Promise<StreamWriter | undefined> {
+  // serverTime is when the statement leaves, before any wait for the lock (the transaction path
+  // takes it once the lock is held): two pushes racing for one budget may commit in the other
+  // order than their serverTimes. Nothing orders by serverTime; the sequence is the order.
   const writer = new StreamWriter(Date.now());
   const { ctx, statement } = directStatement(sql, actorId, events, writer);
   // Rows carry their `seq`; a run's rows come back in no particular order (`ord` is their place).
