@@ -12,6 +12,7 @@ import {
   setup,
   stable,
   stateFromSnapshot,
+  whileLocked,
   writeState,
 } from './fixtures/support.js';
 
@@ -299,26 +300,19 @@ for (const shape of ['one statement', 'a transaction'] as const) {
       const b = await api.createBudget('racer');
       const eventId = uuid();
       // Another writer holds eventId in budget b, uncommitted: our batch's insert of it must wait, then fail.
-      let release!: () => void;
-      const held = new Promise<void>((r) => (release = r));
-      let inserted!: () => void;
-      const ready = new Promise<void>((r) => (inserted = r));
-      const other = sql.begin(async (tx) => {
-        const [head] = await tx<{ s: number }[]>`SELECT last_sequence AS s FROM budgets WHERE id = ${b} FOR UPDATE`;
-        await tx`INSERT INTO events (budget_id, sequence, event_id, event_type, record_id, actor_id, client_when, server_time, version, record, fingerprint)
-             VALUES (${b}, ${(head?.s ?? 0) + 1}, ${eventId}, 'category.add', ${uuid()}, 'racer', 0, 0, 1, NULL, 'other')`;
-        await tx`UPDATE budgets SET last_sequence = last_sequence + 1 WHERE id = ${b}`;
-        inserted();
-        await held;
-      });
-      await ready;
       const first = ev.categoryAdd(a);
       const last = shape === 'one statement' ? ev.categoryAdd(a) : ev.expenseAdd(a, first.recordId);
-      const pushing = api.push('racer', [first, { ...ev.categoryAdd(a), eventId }, last], 'independent');
-      await new Promise((r) => setTimeout(r, 300)); // let the batch reach the blocked insert
-      release();
-      await other;
-      const results = await pushing;
+      const results = await whileLocked(
+        sql,
+        b,
+        async (tx) => {
+          const [head] = await tx<{ s: number }[]>`SELECT last_sequence AS s FROM budgets WHERE id = ${b}`;
+          await tx`INSERT INTO events (budget_id, sequence, event_id, event_type, record_id, actor_id, client_when, server_time, version, record, fingerprint)
+             VALUES (${b}, ${(head?.s ?? 0) + 1}, ${eventId}, 'category.add', ${uuid()}, 'racer', 0, 0, 1, NULL, 'other')`;
+          await tx`UPDATE budgets SET last_sequence = last_sequence + 1 WHERE id = ${b}`;
+        },
+        () => api.push('racer', [first, { ...ev.categoryAdd(a), eventId }, last], 'independent'),
+      );
       t.same(
         results.map((r) => r.status),
         ['accepted', 'rejected', 'accepted'],
@@ -346,23 +340,15 @@ t.test('a removal committed while a batch waits for the budget lock is seen: the
   await api.addMembers(budgetId, 'owner', 'leaver');
   // Another transaction holds the budget row lock and removes `leaver`, uncommitted — and, as every
   // writer of a budget's data does (the removal appends participant.remove), moves the head.
-  let release!: () => void;
-  const held = new Promise<void>((r) => (release = r));
-  let locked!: () => void;
-  const ready = new Promise<void>((r) => (locked = r));
-  const other = sql.begin(async (tx) => {
-    await tx`SELECT 1 FROM budgets WHERE id = ${budgetId} FOR UPDATE`;
-    await tx`DELETE FROM participants WHERE budget_id = ${budgetId} AND user_id = 'leaver'`;
-    await tx`UPDATE budgets SET last_sequence = last_sequence + 1 WHERE id = ${budgetId}`;
-    locked();
-    await held;
-  });
-  await ready;
-  const pushing = api.push('leaver', [ev.categoryAdd(budgetId)]);
-  await new Promise((r) => setTimeout(r, 300)); // let the batch's statements wait on the lock
-  release();
-  await other;
-  const [result] = await pushing;
+  const [result] = await whileLocked(
+    sql,
+    budgetId,
+    async (tx) => {
+      await tx`DELETE FROM participants WHERE budget_id = ${budgetId} AND user_id = 'leaver'`;
+      await tx`UPDATE budgets SET last_sequence = last_sequence + 1 WHERE id = ${budgetId}`;
+    },
+    () => api.push('leaver', [ev.categoryAdd(budgetId)]),
+  );
   t.equal(result?.status, 'rejected', 'the batch read membership after the lock, not before');
   t.equal(result?.error?.code, 'NOT_PARTICIPANT');
   const [head] = await sql<{ s: number }[]>`SELECT last_sequence AS s FROM budgets WHERE id = ${budgetId}`;

@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import t from 'tap';
 import { readStream } from '../../src/sync/reads.js';
 import { ev } from '../helpers/api.js';
-import { type Ctx, head, observed, setup, writeState } from './fixtures/support.js';
+import { type Ctx, head, observed, setup, whileLocked, writeState } from './fixtures/support.js';
 
 t.test('each record event alone is one statement, and the events handed over are the log', async (t) => {
   const ctx = await setup(t);
@@ -103,33 +103,6 @@ t.test('refusals write nothing and are answered by the transaction path', async 
   t.same((await writeState(ctx.sql)).events - before.events, 1);
 });
 
-/**
- * Holds the budget's row lock in another transaction, doing `work` in it, until a push is seen
- * waiting for a lock; then commits. Resolves with the push's results.
- */
-async function whileLocked<T>(ctx: Ctx, budgetId: string, work: (tx: Ctx['sql']) => Promise<unknown>, push: () => Promise<T>): Promise<T> {
-  let release!: () => void;
-  const held = new Promise<void>((r) => (release = r));
-  let locked!: () => void;
-  const ready = new Promise<void>((r) => (locked = r));
-  const other = ctx.sql.begin(async (tx) => {
-    await tx`SELECT 1 FROM budgets WHERE id = ${budgetId} FOR UPDATE`;
-    await work(tx as unknown as Ctx['sql']);
-    locked();
-    await held;
-  });
-  await ready;
-  const pushing = push();
-  for (let i = 0; i < 200; i++) {
-    const [w] = await ctx.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock'`;
-    if ((w?.n ?? 0) > 0) break;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  release();
-  await other;
-  return pushing;
-}
-
 /** What the server's writers do besides their change: the next log row and the head. */
 async function appendLogRow(tx: Ctx['sql'], budgetId: string, eventType: string, recordId: string): Promise<void> {
   await tx`
@@ -148,7 +121,7 @@ t.test('a change committed while the statement waits for the lock is seen', asyn
   let p = observed(ctx);
   const h = await head(ctx, budgetId);
   const [refused] = await whileLocked(
-    ctx,
+    ctx.sql,
     budgetId,
     async (tx) => {
       await tx`UPDATE categories SET deleted = true, version = 2 WHERE id = ${cat.recordId}`;
@@ -163,7 +136,7 @@ t.test('a change committed while the statement waits for the lock is seen', asyn
   // Another change meanwhile: accepted after it.
   p = observed(ctx);
   const [after] = await whileLocked(
-    ctx,
+    ctx.sql,
     budgetId,
     (tx) => appendLogRow(tx, budgetId, 'category.edit', other.recordId),
     () => p.push([ev.expenseAdd(budgetId, other.recordId)], 'owner'),
@@ -174,7 +147,7 @@ t.test('a change committed while the statement waits for the lock is seen', asyn
   // A holder that wrote nothing leaves the snapshot current: the statement goes through.
   p = observed(ctx);
   const [through] = await whileLocked(
-    ctx,
+    ctx.sql,
     budgetId,
     async () => {},
     () => p.push([ev.expenseAdd(budgetId, other.recordId)], 'owner'),
